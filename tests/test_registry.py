@@ -58,7 +58,7 @@ def test_cfg_names_real_layers(model_name):
     assert cfg['paper_name'] == 'Residual Attention Network for Image Classification'
 
 
-@pytest.mark.parametrize('model_name', ['attention56', 'attention92_imagenet'])
+@pytest.mark.parametrize('model_name', ['attention92', 'attention92_imagenet'])
 def test_pretrained_without_weights_fails_clearly(model_name):
     with pytest.raises(RuntimeError, match=f"No trained weights exist yet for '{model_name}"):
         timm.create_model(model_name, pretrained=True)

@@ -51,6 +51,8 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
+from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, verify_weights
+
 __all__ = [
     'ResidualAttentionNet', 'AttentionModule', 'SoftMaskBranch', 'MaskLevel', 'PreActInceptionResUnit',
     'BLOCK_TYPES', 'MASK_ACTS', 'STEM_TYPES', 'MODEL_NAMES',
@@ -58,6 +60,7 @@ __all__ = [
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 
 BLOCK_TYPES = ('preact', 'resnext', 'inception')
 MASK_ACTS = ('mixed', 'channel', 'spatial')
@@ -647,10 +650,12 @@ def _init_weights(module: nn.Module, name: str = '', zero_init_last: bool = Fals
         module.zero_init_last()
 
 
-def _check_weights_available(variant: str, kwargs: Dict[str, Any]) -> None:
+def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
     """Fail clearly when ``pretrained=True`` asks for weights that do not exist (rather than letting a
-    randomly initialised model through)."""
+    randomly initialised model through), or when a shipped weights file is damaged."""
     cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay'))
+    if cfg.file:
+        verify_weights(cfg.file)
     if any(getattr(cfg, key, None) for key in ('url', 'file', 'state_dict', 'hf_hub_id')):
         return
     name = f'{variant}.{cfg.tag}' if cfg.tag else variant
@@ -661,7 +666,7 @@ def _check_weights_available(variant: str, kwargs: Dict[str, Any]) -> None:
 
 def _create_ran(variant: str, pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:
     if pretrained:
-        _check_weights_available(variant, kwargs)
+        _check_pretrained_weights(variant, kwargs)
     return build_model_with_cfg(
         ResidualAttentionNet, variant, pretrained,
         feature_cfg=dict(flatten_sequential=True),
@@ -683,19 +688,28 @@ def _cfg(**kwargs: Any) -> Dict[str, Any]:
     }
 
 
-def _cifar_cfg(**kwargs: Any) -> Dict[str, Any]:
+def _cifar10_cfg(name: str) -> Dict[str, Any]:
+    """CIFAR-10 config of ``'<model>.cifar10'``; the shipped weights file and its Hub repository when
+    weights exist (see ``timm_ran.pretrained``)."""
+    file = bundled_file(name)
+    weights = dict(file=file, hf_hub_id=f'{HF_HUB_ORG}/{name}') if file else {}
+    measured = bundled_results(name)
+    if measured:
+        weights['description'] = (
+            f"top-1 {measured['top1']:.2f}% / top-5 {measured['top5']:.2f}% on CIFAR-10 test (JPEG q75 copy, "
+            f"{measured['images']} images), measured by timm_ran.validate; recipe in MODEL_CARD.md")
     return _cfg(
         num_classes=10, input_size=(3, 32, 32), pool_size=(8, 8), crop_pct=1.0,
-        mean=CIFAR10_MEAN, std=CIFAR10_STD, **kwargs)
+        mean=CIFAR10_MEAN, std=CIFAR10_STD, label_names=CIFAR10_CLASSES, **weights)
 
 
 default_cfgs = generate_default_cfgs({
-    'attention56.cifar10': _cifar_cfg(),
-    'attention92.cifar10': _cifar_cfg(),
-    'attention128.cifar10': _cifar_cfg(),
-    'attention164.cifar10': _cifar_cfg(),
-    'attention236.cifar10': _cifar_cfg(),
-    'attention452.cifar10': _cifar_cfg(),
+    'attention56.cifar10': _cifar10_cfg('attention56.cifar10'),
+    'attention92.cifar10': _cifar10_cfg('attention92.cifar10'),
+    'attention128.cifar10': _cifar10_cfg('attention128.cifar10'),
+    'attention164.cifar10': _cifar10_cfg('attention164.cifar10'),
+    'attention236.cifar10': _cifar10_cfg('attention236.cifar10'),
+    'attention452.cifar10': _cifar10_cfg('attention452.cifar10'),
     'attention56_imagenet': _cfg(),
     'attention92_imagenet': _cfg(),
     'attentionnext56_imagenet': _cfg(),

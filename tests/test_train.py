@@ -1,0 +1,114 @@
+"""Training, evaluation and publishing entry points."""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import timm
+from timm_ran import publish, train, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _train_args(data_dir, output, *extra):
+    return ['--model', 'attention56', '--data-dir', str(data_dir), '--batch-size', '16', '--workers', '0',
+            '--output', str(output), '--no-progress', '--device', 'cpu', '--seed', '3', *extra]
+
+
+def _epochs(output):
+    with open(os.path.join(output, 'summary.csv'), newline='') as f:
+        return [int(row['epoch']) for row in csv.DictReader(f)]
+
+
+def test_training_learns_and_writes_its_run(image_folder, tmp_path):
+    result = train.main(_train_args(image_folder, tmp_path, '--epochs', '3', '--lr', '0.05', '--amp',
+                                     '--channels-last', '--model-ema', '--model-ema-decay', '0.5'))
+    history = result['history']
+    assert [row['epoch'] for row in history] == [0, 1, 2] == _epochs(tmp_path)
+    assert history[-1]['train_loss'] < history[0]['train_loss']
+    assert history[-1]['eval_top1'] > 34  # 3 classes: above chance
+    for name in ('last.pth.tar', 'model_best.pth.tar', 'summary.json', 'args.json', 'curves.png'):
+        assert (tmp_path / name).is_file(), name
+    assert (tmp_path / 'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    checkpoint = torch.load(tmp_path / 'last.pth.tar', map_location='cpu', weights_only=False)
+    assert checkpoint['epoch'] == 2 and 'state_dict_ema' in checkpoint
+
+
+def test_resume_continues_exactly(image_folder, tmp_path):
+    """The resume test of scripts/resume_check.py, in process: stopping after epoch 1 and resuming
+    gives the weights and log of the uninterrupted run."""
+    straight = train.main(_train_args(image_folder, tmp_path / 'a', '--epochs', '2', '--mixup', '0.2',
+                                      '--drop-path', '0.1'))
+    train.main(_train_args(image_folder, tmp_path / 'b', '--epochs', '2', '--mixup', '0.2', '--drop-path', '0.1'))
+    # the run "b" is rolled back to its epoch-1 checkpoint and a half-written log, as a kill leaves it
+    os.replace(tmp_path / 'b' / 'checkpoint-0.pth.tar', tmp_path / 'b' / 'last.pth.tar')
+    resumed = train.main(_train_args(image_folder, tmp_path / 'b', '--epochs', '2', '--mixup', '0.2',
+                                     '--drop-path', '0.1', '--resume', 'auto'))
+    assert [row['epoch'] for row in resumed['history']] == [0, 1] == _epochs(tmp_path / 'b')
+    a, b = straight['model'].state_dict(), resumed['model'].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_torchrun_two_processes_gloo(image_folder, tmp_path):
+    command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29531',
+               '-m', 'timm_ran.train', *_train_args(image_folder, tmp_path, '--epochs', '1')]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert 'on cpu x2' in done.stderr + done.stdout
+    assert _epochs(tmp_path) == [0]
+
+
+def test_fine_tune_pretrained_with_a_new_head(image_folder, tmp_path):
+    result = train.main(_train_args(image_folder, tmp_path, '--epochs', '1', '--pretrained', '--num-classes', '3',
+                                    '--lr', '0', '--warmup-lr', '0'))
+    model = result['model']
+    shipped = timm.create_model('attention56', pretrained=True).state_dict()
+    tuned = model.state_dict()
+    assert model.num_classes == 3 and tuned['head.fc.weight'].shape == (3, 256)
+    backbone = [k for k in shipped if not k.startswith('head.fc') and 'num_batches_tracked' not in k
+                and 'running' not in k]
+    assert all(torch.equal(shipped[k], tuned[k]) for k in backbone)
+
+
+def test_validate_reports_accuracy_loss_speed_and_confusion(image_folder, tmp_path):
+    train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '2', '--lr', '0.05'))
+    out = tmp_path / 'val.json'
+    results = validate.main(['--model', 'attention56', '--num-classes', '3', '--checkpoint',
+                             str(tmp_path / 'run' / 'last.pth.tar'), '--data-dir', str(image_folder),
+                             '--workers', '0', '--output', str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(results))
+    confusion = torch.tensor(results['confusion_matrix'])
+    assert confusion.shape == (3, 3) and confusion.sum() == results['images'] == 24
+    assert results['top1'] == pytest.approx(100 * confusion.diag().sum().item() / 24)
+    assert results['top5'] == 100.0  # 3 classes
+    assert results['class_names'] == ['blue', 'green', 'red']
+    assert results['loss'] > 0 and results['images_per_second'] > 0
+
+
+def test_publish_dry_run_loads_back_with_identical_logits(tmp_path):
+    checkpoint = tmp_path / 'weights.pth'
+    source = timm.create_model('attention56', zero_init_last=False).eval()
+    torch.save(source.state_dict(), checkpoint)
+    folder = tmp_path / 'hub'
+    publish.main(['--model', 'attention56', '--repo-id', 'someone/attention56.cifar10', '--checkpoint',
+                  str(checkpoint), '--dry-run', str(folder)])
+    assert sorted(os.listdir(folder)) == ['README.md', 'config.json', 'model.safetensors']
+    assert json.loads((folder / 'config.json').read_text())['architecture'] == 'attention56'
+    assert "hf-hub:someone/attention56.cifar10" in (folder / 'README.md').read_text()
+    loaded = timm.create_model(f'local-dir:{folder}', pretrained=True).eval()
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), source(x))
+    with pytest.raises(FileExistsError, match='exists already'):
+        publish.main(['--model', 'attention56', '--repo-id', 'someone/x', '--checkpoint', str(checkpoint),
+                      '--dry-run', str(folder)])
+
+
+def test_missing_split_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no split 'train' in --data-dir"):
+        train.main(_train_args(tmp_path, tmp_path / 'out', '--epochs', '1'))

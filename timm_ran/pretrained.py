@@ -1,0 +1,71 @@
+"""Trained weights shipped with the package, checked by SHA-256 before they are loaded.
+
+The safetensors files live in the repository's ``weights/`` folder with their checksums in
+``weights/SHA256SUMS``; the wheel installs both as ``timm_ran/weights/``. ``pretrained=True`` loads
+them offline through the models' ``default_cfgs`` (``file``), and ``hf_hub_id`` names the Hub repository
+the same weights are published to.``python -m timm_ran.export_weights`` adds weights to the folder.
+"""
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+__all__ = ['HF_HUB_ORG', 'CHECKSUMS', 'weights_dir', 'bundled_weights', 'bundled_file', 'bundled_results',
+           'sha256_of', 'verify_weights', 'read_checksums']
+
+HF_HUB_ORG = 'timm-ran'
+CHECKSUMS = 'SHA256SUMS'
+
+
+def weights_dir() -> Path:
+    """``timm_ran/weights`` in an installed package, else the source checkout's ``weights/``."""
+    installed = Path(__file__).resolve().parent / 'weights'
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / 'weights'
+
+
+def bundled_weights() -> Dict[str, str]:
+    """File name -> SHA-256 of every shipped weights file (from ``SHA256SUMS``)."""
+    return read_checksums(weights_dir() / CHECKSUMS)
+
+
+def read_checksums(path: Path) -> Dict[str, str]:
+    """File name -> SHA-256 from a ``sha256sum``-style file (empty if there is none)."""
+    if not path.is_file():
+        return {}
+    entries = (line.split() for line in path.read_text().splitlines() if line.strip())
+    return {file: sha for sha, file in entries}
+
+
+def bundled_file(name: str) -> Optional[str]:
+    """Path of the weights shipped for ``'<model>.<tag>'``, or None when none are shipped."""
+    file = f'{name}.safetensors'
+    return str(weights_dir() / file) if file in bundled_weights() else None
+
+
+def bundled_results(name: str) -> Optional[Dict[str, Any]]:
+    """The accuracy measured on the weights shipped for ``'<model>.<tag>'`` (``<name>.json``), if any."""
+    path = weights_dir() / f'{name}.json'
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_weights(path: str) -> None:
+    """Raise a clear error when a shipped weights file is missing, truncated or altered."""
+    path = Path(path)
+    if path.parent != weights_dir() or path.name not in bundled_weights():
+        return  # not one of ours: a user's own file
+    expected = bundled_weights()[path.name]
+    if not path.is_file():
+        raise FileNotFoundError(f'the shipped weights file {path} is missing: reinstall timm-ran')
+    actual = sha256_of(str(path))
+    if actual != expected:
+        raise RuntimeError(
+            f'the weights file {path} is corrupt or was altered: its SHA-256 is {actual}, expected {expected} '
+            f'({CHECKSUMS}). Reinstall timm-ran.')

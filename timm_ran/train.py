@@ -1,0 +1,358 @@
+"""Train a timm_ran (or any timm) model: ``python -m timm_ran.train --model attention56 --data-dir DIR``.
+
+Built on timm's components (data sets and transforms, Mixup/CutMix, ``create_optimizer_v2``,
+``create_scheduler_v2``, ``ModelEmaV3``, ``CheckpointSaver``, ``AverageMeter`` / ``accuracy``), with
+timm's train.py argument names where they overlap. Runs on CPU (bf16 autocast, channels_last) and CUDA
+(bf16 / fp16 AMP), and data-parallel under ``torchrun --nproc_per_node N`` (NCCL on CUDA, gloo on CPU).
+
+Reproducible and resumable: every epoch draws its data order, augmentation and dropout from seeds
+derived from ``--seed`` and the epoch, checkpoints are written atomically at the end of each epoch, and
+``--resume`` continues from the last one to the same weights as an uninterrupted run. The per-epoch
+log (``summary.csv`` / ``summary.json``) is rewritten whole at each epoch end, so it never repeats or
+skips an epoch, and ``curves.png`` plots it at the end.
+"""
+import argparse
+import csv
+import json
+import logging
+import os
+import random
+import time
+from contextlib import nullcontext
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+from timm.data import Mixup, resolve_data_config
+from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
+from timm.models import load_checkpoint, resume_checkpoint
+from timm.optim import create_optimizer_v2
+from timm.scheduler import create_scheduler_v2
+from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, accuracy, unwrap_model
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+import timm
+
+from .data import build_dataset, build_transform, class_names_of, set_transform
+from .files import atomic_write, atomic_write_text
+
+_logger = logging.getLogger('timm_ran.train')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    group = parser.add_argument_group('data')
+    group.add_argument('--data-dir', required=True, help='data root: class folders or tars per split')
+    group.add_argument('--dataset', default='', help="'' (folder/tar), torch/cifar10, torch/cifar100")
+    group.add_argument('--train-split', default='train')
+    group.add_argument('--val-split', default='test')
+    group.add_argument('--train-subset', type=int, default=None, help='train on a seeded random subset of N images')
+    group.add_argument('--val-subset', type=int, default=None, help='evaluate on a seeded random subset of N images')
+    group.add_argument('--workers', '-j', type=int, default=2, help='data loading processes per rank')
+    group = parser.add_argument_group('model')
+    group.add_argument('--model', default='attention56')
+    group.add_argument('--pretrained', action='store_true', help="start from the model's pretrained weights")
+    group.add_argument('--num-classes', type=int, default=None, help='classifier outputs (default: the data set)')
+    group.add_argument('--drop', type=float, default=0., help='dropout before the classifier')
+    group.add_argument('--drop-path', type=float, default=0., help='stochastic depth rate')
+    group.add_argument('--channels-last', action='store_true', help='channels_last memory format')
+    group = parser.add_argument_group('optimisation')
+    group.add_argument('--epochs', type=int, default=200)
+    group.add_argument('--batch-size', '-b', type=int, default=128, help='per rank')
+    group.add_argument('--opt', default='sgd')
+    group.add_argument('--lr', type=float, default=0.1)
+    group.add_argument('--momentum', type=float, default=0.9)
+    group.add_argument('--weight-decay', type=float, default=5e-4)
+    group.add_argument('--clip-grad', type=float, default=None)
+    group.add_argument('--sched', default='cosine')
+    group.add_argument('--sched-on-updates', action='store_true', help='step the schedule every update')
+    group.add_argument('--decay-milestones', type=int, nargs='+', default=[100, 150], help='for --sched multistep')
+    group.add_argument('--decay-rate', type=float, default=0.1)
+    group.add_argument('--warmup-epochs', type=int, default=0)
+    group.add_argument('--warmup-lr', type=float, default=1e-4)
+    group.add_argument('--min-lr', type=float, default=0.)
+    group = parser.add_argument_group('regularisation and augmentation')
+    group.add_argument('--smoothing', type=float, default=0.)
+    group.add_argument('--mixup', type=float, default=0.)
+    group.add_argument('--cutmix', type=float, default=0.)
+    group.add_argument('--mixup-prob', type=float, default=1.)
+    group.add_argument('--aa', default=None, help="timm auto-augment spec, e.g. 'rand-m9-mstd0.5'")
+    group.add_argument('--reprob', type=float, default=0., help='random erasing probability')
+    group.add_argument('--hflip', type=float, default=0.5)
+    group.add_argument('--model-ema', action='store_true')
+    group.add_argument('--model-ema-decay', type=float, default=0.9999)
+    group = parser.add_argument_group('run')
+    group.add_argument('--amp', action='store_true', help='mixed precision: bf16 autocast on CPU, --amp-dtype on CUDA')
+    group.add_argument('--amp-dtype', default='bfloat16', choices=('bfloat16', 'float16'))
+    group.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
+    group.add_argument('--seed', type=int, default=42)
+    group.add_argument('--output', default='output/train', help='folder of the run (checkpoints, logs, curves)')
+    group.add_argument('--resume', default='', help="checkpoint to continue from ('auto': the run's last.pth.tar)")
+    group.add_argument('--checkpoint-hist', type=int, default=3, help='best checkpoints kept')
+    group.add_argument('--no-progress', action='store_true', help='no progress bar')
+    return parser
+
+
+def seed_epoch(seed: int, epoch: int, rank: int) -> None:
+    """Seed every RNG the main process draws from for one epoch (augmentation with 0 workers,
+    dropout, stochastic depth, mixup), so a resumed epoch repeats the uninterrupted one."""
+    value = seed + 1_000_003 * (epoch + 1) + 7919 * rank
+    random.seed(value)
+    np.random.seed(value % 2 ** 32)
+    torch.manual_seed(value)
+
+
+def setup_distributed(device_arg: Optional[str]) -> Dict[str, Any]:
+    """Process group from torchrun's environment (NCCL on CUDA, gloo on CPU), or a single process."""
+    use_cuda = torch.cuda.is_available() if device_arg is None else device_arg.startswith('cuda')
+    world_size = int(os.environ.get('WORLD_SIZE', 1))
+    rank, local_rank = int(os.environ.get('RANK', 0)), int(os.environ.get('LOCAL_RANK', 0))
+    if world_size > 1:
+        dist.init_process_group(backend='nccl' if use_cuda else 'gloo')
+    device = torch.device(f'cuda:{local_rank}' if use_cuda else 'cpu')
+    if use_cuda:
+        torch.cuda.set_device(device)
+    return dict(world_size=world_size, rank=rank, device=device)
+
+
+def autocast_context(args, device: torch.device):
+    if not args.amp:
+        return nullcontext()
+    dtype = torch.bfloat16 if device.type == 'cpu' else getattr(torch, args.amp_dtype)
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def make_loader(dataset, args, env, training: bool) -> DataLoader:
+    """Training: a shuffled shard per rank, reshuffled by ``set_epoch``. Evaluation: every image exactly
+    once across the ranks (no padding), so the metrics are those of the whole split."""
+    if training:
+        sampler = DistributedSampler(dataset, num_replicas=env['world_size'], rank=env['rank'], shuffle=True,
+                                     seed=args.seed, drop_last=True)
+    else:
+        sampler = range(env['rank'], len(dataset), env['world_size'])
+    return DataLoader(
+        dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=training,
+        pin_memory=env['device'].type == 'cuda', generator=torch.Generator().manual_seed(args.seed),
+        persistent_workers=False)
+
+
+def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, scheduler, mixup, loss_scaler,
+                    model_ema, updates_per_epoch) -> Dict[str, float]:
+    device = env['device']
+    model.train()
+    losses = AverageMeter()
+    progress = tqdm(loader, desc=f'train {epoch}', disable=args.no_progress or env['rank'] != 0, leave=False)
+    for step, (images, targets) in enumerate(progress):
+        images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+        if args.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        if mixup is not None:
+            images, targets = mixup(images, targets)
+        with autocast_context(args, device):
+            loss = loss_fn(model(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        if loss_scaler is not None:
+            loss_scaler(loss, optimizer, clip_grad=args.clip_grad, parameters=model.parameters())
+        else:
+            loss.backward()
+            if args.clip_grad is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+            optimizer.step()
+        if model_ema is not None:
+            model_ema.update(unwrap_model(model), step=epoch * updates_per_epoch + step)
+        if args.sched_on_updates:
+            scheduler.step_update(num_updates=epoch * updates_per_epoch + step + 1)
+        losses.update(loss.item(), images.size(0))
+        progress.set_postfix(loss=f'{losses.avg:.4f}', lr=f"{optimizer.param_groups[0]['lr']:.4g}")
+    return dict(train_loss=_mean_across_ranks(losses.avg, env))
+
+
+@torch.no_grad()
+def evaluate(model, loader, args, env) -> Dict[str, float]:
+    """Loss, top-1 and top-5 accuracy (%) over the whole evaluation set (all ranks)."""
+    device = env['device']
+    model.eval()
+    totals = torch.zeros(4, dtype=torch.float64, device=device)  # loss sum, top1 hits, top5 hits, count
+    for images, targets in loader:
+        images, targets = images.to(device), targets.to(device)
+        if args.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with autocast_context(args, device):
+            logits = model(images)
+        logits = logits.float()
+        top1, top5 = accuracy(logits, targets, topk=(1, min(5, logits.shape[1])))
+        n = images.size(0)
+        totals += torch.tensor([nn.functional.cross_entropy(logits, targets, reduction='sum').item(),
+                                top1.item() * n / 100, top5.item() * n / 100, n], dtype=torch.float64, device=device)
+    if env['world_size'] > 1:
+        dist.all_reduce(totals)
+    loss_sum, hits1, hits5, count = totals.tolist()
+    return dict(loss=loss_sum / count, top1=100 * hits1 / count, top5=100 * hits5 / count)
+
+
+def _mean_across_ranks(value: float, env) -> float:
+    if env['world_size'] == 1:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=env['device'])
+    dist.all_reduce(tensor)
+    return tensor.item() / env['world_size']
+
+
+def read_history(path: str, before_epoch: int) -> List[Dict[str, Any]]:
+    """Rows of a run's summary.csv for the epochs before ``before_epoch`` (what a resume keeps)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline='') as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (int(v) if k == 'epoch' else float(v)) for k, v in row.items()}
+            for row in rows if int(row['epoch']) < before_epoch]
+
+
+def write_history(output: str, history: List[Dict[str, Any]]) -> None:
+    """Rewrite summary.csv and summary.json whole, atomically."""
+    fields = list(history[0])
+    lines = [','.join(fields)] + [','.join(f'{row[k]:.6g}' if isinstance(row[k], float) else str(row[k])
+                                           for k in fields) for row in history]
+    atomic_write_text(os.path.join(output, 'summary.csv'), '\n'.join(lines) + '\n')
+    atomic_write_text(os.path.join(output, 'summary.json'), json.dumps(history, indent=1) + '\n')
+
+
+def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
+    """Loss and accuracy curves as curves.png (needs matplotlib: ``pip install timm-ran[plot]``)."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        _logger.warning('curves.png not drawn: matplotlib is missing (pip install "timm-ran[plot]")')
+        return None
+    epochs = [row['epoch'] for row in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [row['train_loss'] for row in history], label='train')
+    ax_loss.plot(epochs, [row['eval_loss'] for row in history], label='eval')
+    ax_loss.set(xlabel='epoch', ylabel='cross-entropy', title='loss')
+    ax_acc.plot(epochs, [row['eval_top1'] for row in history], label='top-1')
+    ax_acc.plot(epochs, [row['eval_top5'] for row in history], label='top-5')
+    if 'ema_top1' in history[0]:
+        ax_acc.plot(epochs, [row['ema_top1'] for row in history], label='EMA top-1')
+    ax_acc.set(xlabel='epoch', ylabel='accuracy (%)', title='evaluation accuracy')
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = os.path.join(output, 'curves.png')
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format='png'))
+    plt.close(fig)
+    return path
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    env = setup_distributed(args.device)
+    device = env['device']
+    is_main = env['rank'] == 0
+
+    seed_epoch(args.seed, -1, env['rank'])
+    train_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset, seed=args.seed)
+    class_names = class_names_of(train_set)
+    num_classes = args.num_classes or len(class_names)
+    model = timm.create_model(
+        args.model, pretrained=args.pretrained, num_classes=num_classes, drop_rate=args.drop,
+        drop_path_rate=args.drop_path)
+    model.to(device)
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+    data_config = resolve_data_config(model=model)
+    set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip))
+    eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, build_transform(data_config, False),
+                             subset=args.val_subset, seed=args.seed, class_names=class_names)
+
+    optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay,
+                                    momentum=args.momentum)
+    loss_scaler = NativeScaler(device='cuda') if args.amp and device.type == 'cuda' and args.amp_dtype == 'float16' \
+        else None
+    model_ema = ModelEmaV3(model, decay=args.model_ema_decay) if args.model_ema else None
+
+    os.makedirs(args.output, exist_ok=True)
+    resume = os.path.join(args.output, 'last.pth.tar') if args.resume == 'auto' else args.resume
+    start_epoch = 0
+    if resume:
+        start_epoch = resume_checkpoint(model, resume, optimizer=optimizer, loss_scaler=loss_scaler,
+                                        log_info=is_main)
+        if model_ema is not None:
+            load_checkpoint(model_ema.module, resume, use_ema=True)
+    history = read_history(os.path.join(args.output, 'summary.csv'), start_epoch)
+
+    train_loader = make_loader(train_set, args, env, training=True)
+    eval_loader = make_loader(eval_set, args, env, training=False)
+    updates_per_epoch = len(train_loader)
+    scheduler, num_epochs = create_scheduler_v2(
+        optimizer, sched=args.sched, num_epochs=args.epochs, decay_milestones=args.decay_milestones,
+        decay_rate=args.decay_rate, min_lr=args.min_lr, warmup_lr=args.warmup_lr, warmup_epochs=args.warmup_epochs,
+        step_on_epochs=not args.sched_on_updates, updates_per_epoch=updates_per_epoch)
+    if start_epoch > 0:
+        if args.sched_on_updates:
+            scheduler.step_update(start_epoch * updates_per_epoch)
+        else:
+            scheduler.step(start_epoch)
+
+    mixup = None
+    if args.mixup > 0 or args.cutmix > 0:
+        mixup = Mixup(mixup_alpha=args.mixup, cutmix_alpha=args.cutmix, prob=args.mixup_prob,
+                      label_smoothing=args.smoothing, num_classes=num_classes)
+        train_loss_fn = SoftTargetCrossEntropy()
+    elif args.smoothing > 0:
+        train_loss_fn = LabelSmoothingCrossEntropy(smoothing=args.smoothing)
+    else:
+        train_loss_fn = nn.CrossEntropyLoss()
+
+    train_model = model
+    if env['world_size'] > 1:
+        train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
+    saver = None
+    if is_main:
+        saver = CheckpointSaver(model, optimizer, args=args, model_ema=model_ema, amp_scaler=loss_scaler,
+                                checkpoint_dir=args.output, recovery_dir=args.output, max_history=args.checkpoint_hist)
+        if resume and os.path.dirname(os.path.abspath(resume)) == os.path.abspath(args.output):
+            saver.load_state_dict(torch.load(resume, map_location='cpu', weights_only=False).get('saver', {}))
+        atomic_write_text(os.path.join(args.output, 'args.json'), json.dumps(vars(args), indent=1) + '\n')
+        _logger.info(f'{args.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, '
+                     f'{len(train_set)} train / {len(eval_set)} eval images, {num_epochs} epochs on {device} '
+                     f'x{env["world_size"]}, from epoch {start_epoch}')
+
+    for epoch in range(start_epoch, num_epochs):
+        seed_epoch(args.seed, epoch, env['rank'])
+        train_loader.sampler.set_epoch(epoch)
+        train_loader.generator.manual_seed(args.seed + epoch)
+        started = time.time()
+        row: Dict[str, Any] = dict(epoch=epoch, lr=optimizer.param_groups[0]['lr'])
+        row.update(train_one_epoch(train_model, train_loader, optimizer, train_loss_fn, args, env, epoch, scheduler,
+                                   mixup, loss_scaler, model_ema, updates_per_epoch))
+        row.update({f'eval_{k}': v for k, v in evaluate(model, eval_loader, args, env).items()})
+        if model_ema is not None:
+            row.update({f'ema_{k}': v for k, v in evaluate(model_ema.module, eval_loader, args, env).items()})
+        row['epoch_time'] = time.time() - started
+        if not args.sched_on_updates:
+            scheduler.step(epoch + 1, row['eval_top1'])
+        history.append(row)
+        if is_main:
+            write_history(args.output, history)
+            saver.save_checkpoint(epoch, metric=row['eval_top1'])
+            _logger.info(f"epoch {epoch}: train loss {row['train_loss']:.4f}, eval loss {row['eval_loss']:.4f}, "
+                         f"top-1 {row['eval_top1']:.2f}%, top-5 {row['eval_top5']:.2f}%, {row['epoch_time']:.0f}s")
+
+    if is_main and history:
+        plot_history(args.output, history)
+    if env['world_size'] > 1:
+        dist.destroy_process_group()
+    return dict(history=history, model=model)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,122 @@
+"""Evaluate a model: ``python -m timm_ran.validate --model attention56 --pretrained --data-dir DIR``.
+
+Prints and writes (``--output``, JSON) top-1 / top-5 accuracy, mean cross-entropy, images per second
+and the confusion matrix (rows: true class, columns: predicted class) on one split of a data set.
+"""
+import argparse
+import json
+import time
+from typing import Any, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from timm.data import resolve_data_config
+from timm.models import load_checkpoint
+from torch.utils.data import DataLoader
+
+import timm
+
+from .data import build_dataset, build_transform, class_names_of
+from .files import atomic_write_text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--model', required=True)
+    weights = parser.add_mutually_exclusive_group(required=True)
+    weights.add_argument('--pretrained', action='store_true', help="the model's pretrained weights")
+    weights.add_argument('--checkpoint', help='a training checkpoint or state dict (.pth.tar, .pth, .safetensors)')
+    parser.add_argument('--use-ema', action='store_true', help="the checkpoint's EMA weights")
+    parser.add_argument('--num-classes', type=int, default=None, help="classifier outputs (default: the model's)")
+    parser.add_argument('--data-dir', required=True)
+    parser.add_argument('--dataset', default='', help="'' (folder/tar), torch/cifar10, torch/cifar100")
+    parser.add_argument('--split', default='test')
+    parser.add_argument('--subset', type=int, default=None, help='a seeded random subset of N images')
+    parser.add_argument('--batch-size', '-b', type=int, default=256)
+    parser.add_argument('--workers', '-j', type=int, default=2)
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast on CPU, fp16 on CUDA')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument('--output', default=None, help='write the results as JSON here')
+    return parser
+
+
+@torch.no_grad()
+def run(model: torch.nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
+        amp: bool = False, channels_last: bool = False) -> Dict[str, Any]:
+    """Top-1 / top-5 (%), mean loss, images/s and confusion matrix of ``model`` over ``loader``."""
+    model.eval()
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    loss_sum, hits5, count, compute_time = 0., 0, 0, 0.
+    amp_ctx = torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else torch.float16)
+    for images, targets in loader:
+        images, targets = images.to(device), targets.to(device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        started = time.perf_counter()
+        if amp:
+            with amp_ctx:
+                logits = model(images)
+        else:
+            logits = model(images)
+        logits = logits.float()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        compute_time += time.perf_counter() - started
+        loss_sum += F.cross_entropy(logits, targets, reduction='sum').item()
+        top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        hits5 += (top5 == targets[:, None]).any(dim=1).sum().item()
+        confusion += torch.bincount(targets.cpu() * num_classes + logits.argmax(1).cpu(),
+                                    minlength=num_classes ** 2).reshape(num_classes, num_classes)
+        count += images.size(0)
+    return dict(
+        top1=100. * confusion.diag().sum().item() / count,
+        top5=100. * hits5 / count,
+        loss=loss_sum / count,
+        images=count,
+        images_per_second=count / compute_time,
+        confusion_matrix=confusion.tolist(),
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    args = build_parser().parse_args(argv)
+    device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    model_kwargs = {} if args.num_classes is None else dict(num_classes=args.num_classes)
+    model = timm.create_model(args.model, pretrained=args.pretrained, **model_kwargs)
+    if args.checkpoint:
+        load_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
+    model.to(device)
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+    data_config = resolve_data_config(model=model)
+    class_names = model.pretrained_cfg.get('label_names')
+    if class_names and len(class_names) != model.num_classes:
+        class_names = None  # a new head: the data set names the classes
+    dataset = build_dataset(args.dataset, args.data_dir, args.split, build_transform(data_config, False),
+                            subset=args.subset, class_names=class_names)
+    class_names = list(class_names or class_names_of(dataset))
+    if len(class_names) != model.num_classes:
+        raise ValueError(f'the {args.split!r} split has {len(class_names)} classes, {args.model} predicts '
+                         f'{model.num_classes}')
+    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
+    results = dict(
+        model=args.model,
+        weights='pretrained' if args.pretrained else args.checkpoint,
+        data=dict(dir=args.data_dir, dataset=args.dataset, split=args.split, subset=args.subset),
+        device=str(device), amp=args.amp, input_size=list(data_config['input_size']), class_names=class_names,
+        **run(model, loader, len(class_names), device, args.amp, args.channels_last),
+    )
+    print(f"{args.model} on {args.split} ({results['images']} images): top-1 {results['top1']:.2f}%, "
+          f"top-5 {results['top5']:.2f}%, loss {results['loss']:.4f}, {results['images_per_second']:.0f} images/s")
+    width = max(len(n) for n in class_names)
+    print('confusion matrix (rows: true, columns: predicted)')
+    for name, row in zip(class_names, results['confusion_matrix']):
+        print(f'{name:>{width}} ' + ' '.join(f'{v:5d}' for v in row))
+    if args.output:
+        atomic_write_text(args.output, json.dumps(results, indent=1) + '\n')
+    return results
+
+
+if __name__ == '__main__':
+    main()
