@@ -22,7 +22,7 @@ Mappings, 2016; the default), the post-activation ResNeXt bottleneck of the offi
 prototxt, and a pre-activation Inception-ResNet unit.
 """
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -54,7 +54,8 @@ from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, verify_weights
 
 __all__ = [
-    'ResidualAttentionNet', 'AttentionModule', 'SoftMaskBranch', 'MaskLevel', 'PreActInceptionResUnit',
+    'ResidualAttentionNet', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
+    'PreActInceptionResUnit',
     'BLOCK_TYPES', 'MASK_ACTS', 'STEM_TYPES', 'MODEL_NAMES',
 ]
 
@@ -243,7 +244,7 @@ class MaskLevel(nn.Module):
 
     The paper leaves the top-down path's depth for r > 1 open. One unit per up-sampling, as in the
     official r = 1 models, gives CIFAR Attention-452 (p, t, r = 2, 4, 3) 8.9M params against the
-    published 8.6M; ``r`` units per up-sampling would give 10.4M.
+    published 8.6M; ``r`` units per up-sampling would give 10.3M.
     """
 
     def __init__(self, chs: int, num_levels: int, r: int, units: UnitFactory):
@@ -334,12 +335,23 @@ class AttentionModule(nn.Module):
         self.mask = SoftMaskBranch(chs, mask_pools, r, mask_act, units, norm_layer, device=device, dtype=dtype)
         self.post = units.stack(chs, p, rates[p + t:])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_with_mask(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The module's output and its soft mask M (after the mask activation)."""
         x = self.pre(x)
         trunk = self.trunk(x)
         mask = self.mask(x, trunk)
         x = (1. + mask) * trunk if self.attention_residual else mask * trunk
-        return self.post(x)
+        return self.post(x), mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_mask(x)[0]
+
+
+class AttentionMask(NamedTuple):
+    """One attention module's soft mask, as returned by ``ResidualAttentionNet.forward_masks``."""
+    stage: int
+    index: int
+    mask: torch.Tensor
 
 
 class RanStage(nn.Module):
@@ -621,6 +633,33 @@ class ResidualAttentionNet(nn.Module):
         if prune_head or prune_end:
             self.reset_classifier(0, '')
         return take_indices
+
+    @torch.jit.ignore
+    def forward_masks(
+            self,
+            x: torch.Tensor,
+            masks_only: bool = True,
+    ) -> Union[List[AttentionMask], Tuple[torch.Tensor, List[AttentionMask]]]:
+        """The soft mask of every attention module (paper Sec. 3.3), in network order.
+
+        Each ``AttentionMask`` holds the 0-based ``stage`` and the module's ``index`` within the stage, and
+        the ``mask`` tensor as the module applies it: (batch, channels, height, width) at the stage's
+        resolution, in [0, 1] for mixed attention. ``forward`` is unchanged; this runs the same layers and
+        works under ``torch.no_grad`` and autocast. With ``masks_only=False`` the logits come first.
+        """
+        masks: List[AttentionMask] = []
+        x = self.stem(x)
+        for stage_idx, stage in enumerate(self.stages):
+            for block in stage.blocks:
+                if isinstance(block, AttentionModule):
+                    x, mask = block.forward_with_mask(x)
+                    index = sum(m.stage == stage_idx for m in masks)
+                    masks.append(AttentionMask(stage_idx, index, mask))
+                else:
+                    x = block(x)
+        if masks_only:
+            return masks
+        return self.forward_head(self.norm(x)), masks
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)

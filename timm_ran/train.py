@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
     group.add_argument('--seed', type=int, default=42)
     group.add_argument('--output', default='output/train', help='folder of the run (checkpoints, logs, curves)')
-    group.add_argument('--resume', default='', help="checkpoint to continue from ('auto': the run's last.pth.tar)")
+    group.add_argument('--resume', default='',
+                       help="checkpoint to continue from ('auto': --output's last.pth.tar if there is one)")
     group.add_argument('--checkpoint-hist', type=int, default=3, help='best checkpoints kept')
     group.add_argument('--no-progress', action='store_true', help='no progress bar')
     return parser
@@ -280,7 +281,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     model_ema = ModelEmaV3(model, decay=args.model_ema_decay) if args.model_ema else None
 
     os.makedirs(args.output, exist_ok=True)
-    resume = os.path.join(args.output, 'last.pth.tar') if args.resume == 'auto' else args.resume
+    resume = args.resume
+    if resume == 'auto':  # continue the run in --output if it has a checkpoint, else start it
+        last = os.path.join(args.output, 'last.pth.tar')
+        resume = last if os.path.exists(last) else ''
     start_epoch = 0
     if resume:
         start_epoch = resume_checkpoint(model, resume, optimizer=optimizer, loss_scaler=loss_scaler,
