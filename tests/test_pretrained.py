@@ -35,12 +35,12 @@ def test_hub_load_gives_the_same_weights():
 
 
 def test_pretrained_accuracy_on_cifar10_test_subset():
-    """MODEL_CARD.md: 87.4% top-1 on the whole CIFAR-10 test split (JPEG q75 copy); a fixed random 1,000
+    """MODEL_CARD.md: 87.37% top-1 on the whole CIFAR-10 test split (JPEG q75 copy); a fixed random 1,000
     of those images must score within 3 points of it."""
     assert CIFAR10.is_dir(), f'the CIFAR-10 JPEG copy is expected at {CIFAR10}'
     results = validate.main(['--model', 'attention56', '--pretrained', '--data-dir', str(CIFAR10), '--subset', '1000',
                              '--workers', '0', '--amp', '--channels-last'])
-    assert results['top1'] > 84.4
+    assert results['top1'] > 84.37
 
 
 def _damaged_copy(tmp_path, monkeypatch, damage):
