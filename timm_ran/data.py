@@ -85,14 +85,18 @@ def build_dataset(
     return dataset
 
 
+def _unwrap(dataset: Dataset) -> Dataset:
+    return dataset.dataset if isinstance(dataset, Subset) else dataset
+
+
 def set_transform(dataset: Dataset, transform) -> None:
     """Set the transform of a data set made by ``build_dataset`` (also through a ``Subset``)."""
-    (dataset.dataset if isinstance(dataset, Subset) else dataset).transform = transform
+    _unwrap(dataset).transform = transform
 
 
 def class_names_of(dataset: Dataset) -> Sequence[str]:
     """Class names in label order, for a data set made by ``build_dataset``."""
-    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    base = _unwrap(dataset)
     reader = getattr(base, 'reader', None)
     mapping = getattr(reader, 'class_to_idx', None) or getattr(reader, 'class_name_to_idx', None)
     if mapping:

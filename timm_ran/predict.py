@@ -19,11 +19,12 @@ from .files import atomic_write_text
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, and --pretrained or --checkpoint (shared with ``timm_ran.visualize``)."""
+    """--model, and --pretrained or --checkpoint (shared with ``timm_ran.visualize`` and ``validate``)."""
     parser.add_argument('--model', required=True, help='registered model, e.g. attention56')
     weights = parser.add_mutually_exclusive_group(required=True)
     weights.add_argument('--pretrained', action='store_true', help="the model's shipped weights")
-    weights.add_argument('--checkpoint', help='a training checkpoint or state dict')
+    weights.add_argument('--checkpoint', help='a training checkpoint or state dict (.pth.tar, .pth, .safetensors)')
+    parser.add_argument('--use-ema', action='store_true', help="the checkpoint's EMA weights")
     parser.add_argument('--num-classes', type=int, default=None, help="classifier outputs of --checkpoint")
 
 
@@ -31,7 +32,7 @@ def load_model(args: argparse.Namespace) -> torch.nn.Module:
     kwargs = {} if args.num_classes is None else dict(num_classes=args.num_classes)
     model = timm.create_model(args.model, pretrained=args.pretrained, **kwargs)
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint)
+        load_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
     return model.eval()
 
 

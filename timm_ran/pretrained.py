@@ -3,7 +3,7 @@
 The safetensors files live in the repository's ``weights/`` folder with their checksums in
 ``weights/SHA256SUMS``; the wheel installs both as ``timm_ran/weights/``. ``pretrained=True`` loads
 them offline through the models' ``default_cfgs`` (``file``), and ``hf_hub_id`` names the Hub repository
-the same weights are published to.``python -m timm_ran.export_weights`` adds weights to the folder.
+the same weights are published to. ``python -m timm_ran.export_weights`` adds weights to the folder.
 """
 import hashlib
 import json
@@ -59,9 +59,9 @@ def sha256_of(path: str) -> str:
 def verify_weights(path: str) -> None:
     """Raise a clear error when a shipped weights file is missing, truncated or altered."""
     path = Path(path)
-    if path.parent != weights_dir() or path.name not in bundled_weights():
+    expected = bundled_weights().get(path.name) if path.parent == weights_dir() else None
+    if expected is None:
         return  # not one of ours: a user's own file
-    expected = bundled_weights()[path.name]
     if not path.is_file():
         raise FileNotFoundError(f'the shipped weights file {path} is missing: reinstall timm-ran')
     actual = sha256_of(str(path))

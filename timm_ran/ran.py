@@ -650,11 +650,12 @@ class ResidualAttentionNet(nn.Module):
         masks: List[AttentionMask] = []
         x = self.stem(x)
         for stage_idx, stage in enumerate(self.stages):
+            index = 0
             for block in stage.blocks:
                 if isinstance(block, AttentionModule):
                     x, mask = block.forward_with_mask(x)
-                    index = sum(m.stage == stage_idx for m in masks)
                     masks.append(AttentionMask(stage_idx, index, mask))
+                    index += 1
                 else:
                     x = block(x)
         if masks_only:
@@ -743,12 +744,8 @@ def _cifar10_cfg(name: str) -> Dict[str, Any]:
 
 
 default_cfgs = generate_default_cfgs({
-    'attention56.cifar10': _cifar10_cfg('attention56.cifar10'),
-    'attention92.cifar10': _cifar10_cfg('attention92.cifar10'),
-    'attention128.cifar10': _cifar10_cfg('attention128.cifar10'),
-    'attention164.cifar10': _cifar10_cfg('attention164.cifar10'),
-    'attention236.cifar10': _cifar10_cfg('attention236.cifar10'),
-    'attention452.cifar10': _cifar10_cfg('attention452.cifar10'),
+    **{f'{arch}.cifar10': _cifar10_cfg(f'{arch}.cifar10') for arch in (
+        'attention56', 'attention92', 'attention128', 'attention164', 'attention236', 'attention452')},
     'attention56_imagenet': _cfg(),
     'attention92_imagenet': _cfg(),
     'attentionnext56_imagenet': _cfg(),

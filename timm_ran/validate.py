@@ -11,23 +11,16 @@ from typing import Any, Dict, List, Optional
 import torch
 import torch.nn.functional as F
 from timm.data import resolve_data_config
-from timm.models import load_checkpoint
 from torch.utils.data import DataLoader
-
-import timm
 
 from .data import build_dataset, build_transform, class_names_of
 from .files import atomic_write_text
+from .predict import add_model_arguments, load_model
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--model', required=True)
-    weights = parser.add_mutually_exclusive_group(required=True)
-    weights.add_argument('--pretrained', action='store_true', help="the model's pretrained weights")
-    weights.add_argument('--checkpoint', help='a training checkpoint or state dict (.pth.tar, .pth, .safetensors)')
-    parser.add_argument('--use-ema', action='store_true', help="the checkpoint's EMA weights")
-    parser.add_argument('--num-classes', type=int, default=None, help="classifier outputs (default: the model's)")
+    add_model_arguments(parser)
     parser.add_argument('--data-dir', required=True)
     parser.add_argument('--dataset', default='', help="'' (folder/tar), torch/cifar10, torch/cifar100")
     parser.add_argument('--split', default='test')
@@ -82,11 +75,7 @@ def run(model: torch.nn.Module, loader: DataLoader, num_classes: int, device: to
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = build_parser().parse_args(argv)
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    model_kwargs = {} if args.num_classes is None else dict(num_classes=args.num_classes)
-    model = timm.create_model(args.model, pretrained=args.pretrained, **model_kwargs)
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
-    model.to(device)
+    model = load_model(args).to(device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
     data_config = resolve_data_config(model=model)
