@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs timm's own model test suite (tests/test_models.py from the source of the installed timm version)
-# on every attention* model, with `import timm_ran` added to its conftest.py.
+# on every timm_ran model (attention* and resnet164_cifar), with `import timm_ran` added to its conftest.py.
 # Usage: bash scripts/timm_test_suite.sh [extra pytest arguments]
 set -euo pipefail
 
@@ -15,4 +15,4 @@ tests="$work/timm-$version/tests"
 mv "$work/conftest.py" "$tests/conftest.py"
 
 cd "$tests"
-python -m pytest test_models.py -k attention -p no:cacheprovider -q "$@"
+python -m pytest test_models.py -k "attention or resnet164_cifar" -p no:cacheprovider -q "$@"

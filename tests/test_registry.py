@@ -15,12 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {
     'attention56', 'attention92', 'attention128', 'attention164', 'attention236', 'attention452',
     'attention56_imagenet', 'attention92_imagenet', 'attentionnext56_imagenet', 'attentioninception56_imagenet',
+    'resnet164_cifar',
 }
 
 
 def test_importing_registers_all_models():
-    code = 'import timm; before = set(timm.list_models("attention*")); import timm_ran; ' \
-           'print(sorted(before)); print(sorted(timm.list_models("attention*")))'
+    code = 'import timm; names = ["attention*", "resnet164_cifar"]; before = timm.list_models(names); ' \
+           'import timm_ran; print(sorted(before)); print(sorted(timm.list_models(names)))'
     out = subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True).stdout
     before, after = out.strip().splitlines()
     assert before == '[]'

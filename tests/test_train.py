@@ -32,6 +32,8 @@ def test_training_learns_and_writes_its_run(image_folder, tmp_path):
     assert [row['epoch'] for row in history] == [0, 1, 2] == _epochs(tmp_path)
     assert history[-1]['train_loss'] < history[0]['train_loss']
     assert history[-1]['eval_top1'] > 34  # 3 classes: above chance
+    for row in history:  # 72 images in batches of 16, the last partial one dropped: 64 trained per epoch
+        assert row['train_img_per_s'] * row['train_time'] == pytest.approx(64)
     for name in ('last.pth.tar', 'model_best.pth.tar', 'summary.json', 'args.json', 'curves.png'):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / 'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

@@ -55,7 +55,7 @@ from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, verify_weight
 
 __all__ = [
     'ResidualAttentionNet', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
-    'PreActInceptionResUnit',
+    'PreActInceptionResUnit', 'PreActUnit',
     'BLOCK_TYPES', 'MASK_ACTS', 'STEM_TYPES', 'MODEL_NAMES',
 ]
 
@@ -73,14 +73,75 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
         raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, choices))}")
 
 
+def _like_input_format(x: torch.Tensor) -> torch.memory_format:
+    """channels_last when ``x`` is (as ``F.interpolate`` keeps it), else contiguous."""
+    channels_last = x.dim() == 4 and x.size(1) > 1 and x.stride(1) == 1
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+@torch.library.custom_op('timm_ran::upsample_bilinear_ac', mutates_args=())
+def _upsample_bilinear_op(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """ATen's bilinear up-sampling (align_corners=True) as one opaque op for ``torch.compile`` on CPU.
+
+    Inductor otherwise decomposes it into gathers whose backward is a scatter-add, which made compiled
+    CPU training of the RAN models 15-21% slower than eager (``benchmarks/throughput.py``); as an
+    opaque op, forward and backward run ATen's vectorised kernels.
+    """
+    out = F.interpolate(x, size=(height, width), mode='bilinear', align_corners=True)
+    return out.contiguous(memory_format=_like_input_format(x))
+
+
+@_upsample_bilinear_op.register_fake
+def _(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    return x.new_empty((x.size(0), x.size(1), height, width)).contiguous(memory_format=_like_input_format(x))
+
+
+@torch.library.custom_op('timm_ran::upsample_bilinear_ac_backward', mutates_args=())
+def _upsample_bilinear_backward_op(grad: torch.Tensor, in_height: int, in_width: int) -> torch.Tensor:
+    n, c, height, width = grad.shape
+    grad_in = torch.ops.aten.upsample_bilinear2d_backward(grad, [height, width], [n, c, in_height, in_width], True)
+    return grad_in.contiguous(memory_format=_like_input_format(grad))
+
+
+@_upsample_bilinear_backward_op.register_fake
+def _(grad: torch.Tensor, in_height: int, in_width: int) -> torch.Tensor:
+    shape = (grad.size(0), grad.size(1), in_height, in_width)
+    return grad.new_empty(shape).contiguous(memory_format=_like_input_format(grad))
+
+
+def _upsample_setup_context(ctx, inputs, output) -> None:
+    ctx.in_size = inputs[0].shape[-2:]
+
+
+def _upsample_backward(ctx, grad: torch.Tensor):
+    return _upsample_bilinear_backward_op(grad, ctx.in_size[0], ctx.in_size[1]), None, None
+
+
+_upsample_bilinear_op.register_autograd(_upsample_backward, setup_context=_upsample_setup_context)
+
+
 @register_notrace_function  # a leaf for FX tracing: the output size is read from another tensor
 def upsample_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """Bilinear up-sampling of ``x`` to the exact spatial size of ``ref``.
 
     ``align_corners=True`` reproduces the ``Interp`` layer of the official Caffe models. Targeting the
-    size of the matching down-path tensor, not a fixed factor of 2, lets any input size work.
+    size of the matching down-path tensor, not a fixed factor of 2, lets any input size work. Under
+    ``torch.compile`` on CPU (not under ``torch.export``) the same computation runs as one opaque op,
+    ``_upsample_bilinear_op``.
     """
+    if not torch.jit.is_scripting():
+        if torch.compiler.is_compiling() and not torch.compiler.is_exporting() and x.device.type == 'cpu':
+            return _upsample_bilinear_op(x, ref.shape[-2], ref.shape[-1])
     return F.interpolate(x, size=ref.shape[-2:], mode='bilinear', align_corners=True)
+
+
+@register_notrace_function  # a leaf for FX tracing: it branches on the dtypes
+def add_into(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``x + y``, written into ``x`` (a fresh intermediate) when that keeps the result's dtype.
+
+    Spares a full-size allocation; under autocast a wider ``y`` still promotes the sum, as ``x + y`` does.
+    """
+    return x.add_(y) if torch.promote_types(x.dtype, y.dtype) == x.dtype else x + y
 
 
 def max_pool_3x3_s2() -> nn.MaxPool2d:
@@ -152,6 +213,21 @@ class PreActInceptionResUnit(nn.Module):
         return self.drop_path(x) + shortcut
 
 
+class PreActUnit(PreActBottleneck):
+    """timm's pre-activation bottleneck (He et al., Identity Mappings, 2016), the paper's default unit.
+
+    The same layers and weights as ``timm.models.resnetv2.PreActBottleneck``; the residual is added to the
+    shortcut in place, which spares one full-size allocation per unit (on the CPU a fresh large tensor
+    costs page faults; timm's post-activation ``Bottleneck`` adds in place too).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_preact = self.norm1(x)
+        shortcut = x if self.downsample is None else self.downsample(x_preact)
+        x = self.conv3(self.norm3(self.conv2(self.norm2(self.conv1(x_preact)))))
+        return add_into(self.drop_path(x), shortcut)
+
+
 class UnitFactory:
     """Builds the network's basic residual unit (paper Sec. 4.2: the trunk can use any residual unit).
 
@@ -172,7 +248,7 @@ class UnitFactory:
     ):
         _check_choice('block_type', block_type, BLOCK_TYPES)
         self.preact = block_type != 'resnext'
-        block_fn = {'preact': PreActBottleneck, 'resnext': Bottleneck, 'inception': PreActInceptionResUnit}
+        block_fn = {'preact': PreActUnit, 'resnext': Bottleneck, 'inception': PreActInceptionResUnit}
         extra = dict(act_layer=act_layer) if block_type == 'resnext' else {}
         self.block_fn = partial(
             block_fn[block_type],
@@ -262,7 +338,7 @@ class MaskLevel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.down(self.pool(x))
         if self.inner is not None and self.skip is not None:
-            x = upsample_like(self.inner(x), x) + self.skip(x)
+            x = add_into(upsample_like(self.inner(x), x), self.skip(x))
         return self.up(x)
 
 
@@ -340,7 +416,8 @@ class AttentionModule(nn.Module):
         x = self.pre(x)
         trunk = self.trunk(x)
         mask = self.mask(x, trunk)
-        x = (1. + mask) * trunk if self.attention_residual else mask * trunk
+        # (1 + M) * T as T + M * T: one fused multiply-add instead of an add and a product
+        x = torch.addcmul(trunk, mask, trunk) if self.attention_residual else mask * trunk
         return self.post(x), mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -707,9 +784,10 @@ def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
 def _create_ran(variant: str, pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:
     if pretrained:
         _check_pretrained_weights(variant, kwargs)
+    num_stages = len(kwargs.get('channels', _IMAGENET['channels']))
     return build_model_with_cfg(
         ResidualAttentionNet, variant, pretrained,
-        feature_cfg=dict(flatten_sequential=True),
+        feature_cfg=dict(flatten_sequential=True, out_indices=tuple(range(num_stages + 1))),  # stem + stages
         **kwargs,
     )
 
@@ -745,7 +823,8 @@ def _cifar10_cfg(name: str) -> Dict[str, Any]:
 
 default_cfgs = generate_default_cfgs({
     **{f'{arch}.cifar10': _cifar10_cfg(f'{arch}.cifar10') for arch in (
-        'attention56', 'attention92', 'attention128', 'attention164', 'attention236', 'attention452')},
+        'attention56', 'attention92', 'attention128', 'attention164', 'attention236', 'attention452',
+        'resnet164_cifar')},
     'attention56_imagenet': _cfg(),
     'attention92_imagenet': _cfg(),
     'attentionnext56_imagenet': _cfg(),
@@ -809,6 +888,19 @@ def attention452(pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNe
     452 = 20 + 3 x 6 x 24 gives six modules per stage. The least certain of the CIFAR layouts.
     """
     return _create_ran('attention452', pretrained, **dict(_cifar_args(6, p=2, t=4, r=3), **kwargs))
+
+
+@register_model
+def resnet164_cifar(pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:
+    """Pre-activation ResNet-164 for CIFAR (He et al., Identity Mappings, 2016), 1.7M params: the paper's
+    CIFAR baseline (Tables 4 and 6), built from the same stem and units as the attention networks.
+
+    Three stages of 18 bottleneck units (outputs 64 / 128 / 256) and no attention module.
+    """
+    model_args = dict(
+        _CIFAR, channels=(64, 128, 256), unit_depths=(18, 18, 18), module_depths=(0, 0, 0), mask_pools=(0, 0, 0),
+        strides=(1, 2, 2))
+    return _create_ran('resnet164_cifar', pretrained, **dict(model_args, **kwargs))
 
 
 @register_model

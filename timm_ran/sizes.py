@@ -38,6 +38,7 @@ PAPER_SIZES: Dict[str, PaperSize] = {
     'attention164': PaperSize('Attention-164 (CIFAR)'),
     'attention236': PaperSize('Attention-236 (CIFAR)', 5.1, params_tol=0.05),
     'attention452': PaperSize('Attention-452 (CIFAR)', 8.6, params_tol=0.05),
+    'resnet164_cifar': PaperSize('ResNet-164 (CIFAR baseline)', 1.7, params_tol=0.03),
     'attention56_imagenet': PaperSize('Attention-56 (ImageNet)', 31.9, 6.3, params_tol=0.03, macs_tol=0.05),
     'attention92_imagenet': PaperSize('Attention-92 (ImageNet)', 51.3, 10.4, params_tol=0.03, macs_tol=0.05),
     'attentionnext56_imagenet': PaperSize('AttentionNeXt-56 (ImageNet)', 31.9, 6.3),

@@ -39,6 +39,7 @@ import timm
 
 from .data import build_dataset, build_transform, class_names_of, set_transform
 from .files import atomic_write, atomic_write_text
+from .runtime import tune_cpu_allocator
 
 _logger = logging.getLogger('timm_ran.train')
 
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--drop', type=float, default=0., help='dropout before the classifier')
     group.add_argument('--drop-path', type=float, default=0., help='stochastic depth rate')
     group.add_argument('--channels-last', action='store_true', help='channels_last memory format')
+    group.add_argument('--torchcompile', nargs='?', const='inductor', default=None,
+                       help='torch.compile the model with this backend (inductor if none is named)')
     group = parser.add_argument_group('optimisation')
     group.add_argument('--epochs', type=int, default=200)
     group.add_argument('--batch-size', '-b', type=int, default=128, help='per rank')
@@ -96,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="checkpoint to continue from ('auto': --output's last.pth.tar if there is one)")
     group.add_argument('--checkpoint-hist', type=int, default=3, help='best checkpoints kept')
     group.add_argument('--no-progress', action='store_true', help='no progress bar')
+    group.add_argument('--no-allocator-tuning', dest='tune_allocator', action='store_false',
+                       help='on CPU, keep the C library allocator as it is (see timm_ran.runtime)')
     return parser
 
 
@@ -147,6 +152,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
     device = env['device']
     model.train()
     losses = AverageMeter()
+    started, images_seen = time.time(), 0
     progress = tqdm(loader, desc=f'train {epoch}', disable=args.no_progress or env['rank'] != 0, leave=False)
     for step, (images, targets) in enumerate(progress):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
@@ -169,8 +175,11 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
         if args.sched_on_updates:
             scheduler.step_update(num_updates=epoch * updates_per_epoch + step + 1)
         losses.update(loss.item(), images.size(0))
+        images_seen += images.size(0)
         progress.set_postfix(loss=f'{losses.avg:.4f}', lr=f"{optimizer.param_groups[0]['lr']:.4g}")
-    return dict(train_loss=_mean_across_ranks(losses.avg, env))
+    train_time = time.time() - started  # includes data loading: the rate a run actually trains at
+    return dict(train_loss=_mean_across_ranks(losses.avg, env), train_time=train_time,
+                train_img_per_s=images_seen * env['world_size'] / train_time)
 
 
 @torch.no_grad()
@@ -258,6 +267,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     env = setup_distributed(args.device)
     device = env['device']
     is_main = env['rank'] == 0
+    if device.type == 'cpu' and args.tune_allocator:
+        tune_cpu_allocator()
 
     seed_epoch(args.seed, -1, env['rank'])
     train_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset, seed=args.seed)
@@ -319,6 +330,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     train_model = model
     if env['world_size'] > 1:
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
+    if args.torchcompile:  # after DDP, as timm's train.py; evaluation and checkpoints use the plain model
+        train_model = torch.compile(train_model, backend=args.torchcompile)
     saver = None
     if is_main:
         saver = CheckpointSaver(model, optimizer, args=args, model_ema=model_ema, amp_scaler=loss_scaler,
@@ -349,7 +362,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             write_history(args.output, history)
             saver.save_checkpoint(epoch, metric=row['eval_top1'])
             _logger.info(f"epoch {epoch}: train loss {row['train_loss']:.4f}, eval loss {row['eval_loss']:.4f}, "
-                         f"top-1 {row['eval_top1']:.2f}%, top-5 {row['eval_top5']:.2f}%, {row['epoch_time']:.0f}s")
+                         f"top-1 {row['eval_top1']:.2f}%, top-5 {row['eval_top5']:.2f}%, {row['epoch_time']:.0f}s "
+                         f"({row['train_img_per_s']:.0f} train img/s)")
 
     if is_main and history:
         plot_history(args.output, history)
