@@ -98,7 +98,6 @@ class Runner:
 
     def __init__(self, name: str, config: Config, batch_size: int, device: torch.device, channels_last: bool,
                  freeze: bool):
-        self.name = name
         self.config = config
         self.device = device
         self.train = config.phase == 'train'
@@ -109,7 +108,6 @@ class Runner:
         self.batch_size = batch_size
         self.inputs = torch.randn(batch_size, 3, size, size, device=device).to(memory_format=memory_format)
         self.targets = torch.randint(0, model.num_classes, (batch_size,), device=device)
-        self.model = model
         self.optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9) if self.train else None
         self.forward: Callable = model
         if config.mode == 'compile':
@@ -162,12 +160,15 @@ def probe_memory(name: str, precision: str, phase: str, batch_size: int, channel
     print((_vm_kb('VmHWM') - before) / 1024)
 
 
-def measure_config(args: argparse.Namespace, config: Config, device: torch.device) -> List[Measurement]:
-    """All models of one configuration, timed in turns."""
-    names = list(dict.fromkeys(n for m in args.models for n in (m, baseline_of(m))))
+def measure_config(args: argparse.Namespace, config: Config, device: torch.device, baselines: Dict[str, str],
+                   macs: Dict[str, float]) -> List[Measurement]:
+    """All models of one configuration, timed in turns. ``baselines`` maps each RAN model to its baseline,
+    ``macs`` every model and baseline to its forward GMACs per image."""
+    names = list(macs)
     runners: Dict[str, Runner] = {}
     for name in names:
-        batch_size = args.batch_size_imagenet if baseline_of(name) == IMAGENET_BASELINE else args.batch_size_cifar
+        imagenet = IMAGENET_BASELINE in (name, baselines.get(name))
+        batch_size = args.batch_size_imagenet if imagenet else args.batch_size_cifar
         runners[name] = Runner(name, config, batch_size, device, args.channels_last, args.freeze)
         start = time.perf_counter()
         for _ in range(args.warmup):
@@ -187,11 +188,11 @@ def measure_config(args: argparse.Namespace, config: Config, device: torch.devic
             peaks[name] = cpu_peak_memory_mb(name, config, runner.batch_size, args.channels_last)
     results = {}
     for name, runner in runners.items():
-        gmacs = args.macs[name]
+        gmacs = macs[name]
         img_per_s = statistics.median(runs[name])
         factor = TRAIN_MAC_FACTOR if config.phase == 'train' else 1
         results[name] = Measurement(
-            model=name, baseline=None if name in (IMAGENET_BASELINE, CIFAR_BASELINE) else baseline_of(name),
+            model=name, baseline=baselines.get(name),
             precision=config.precision, mode=config.mode, phase=config.phase, batch_size=runner.batch_size,
             img_size=runner.img_size, gmacs_per_image=gmacs, img_per_s=img_per_s, img_per_s_runs=runs[name],
             gmac_per_s=img_per_s * gmacs * factor, peak_memory_mb=peaks[name])
@@ -305,8 +306,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     allocator_tuned = tune_cpu_allocator() if args.tune_allocator else False
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True
-    names = dict.fromkeys(n for m in args.models for n in (m, baseline_of(m)))
-    args.macs = {name: count_size(name).macs / 1e9 for name in names}
+    paired = {m: baseline_of(m) for m in args.models}
+    baselines = {m: b for m, b in paired.items() if b != m}  # a baseline passed in --models has none itself
+    names = dict.fromkeys(n for m in args.models for n in (m, baselines.get(m, m)))
+    macs = {name: count_size(name).macs / 1e9 for name in names}
     env = environment(device, args, allocator_tuned)
     results: List[Dict] = []
     for precision in args.precision:
@@ -314,7 +317,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             for phase in args.phase:
                 config = Config(precision, mode, phase)
                 print(f'{precision} {mode} {phase}', flush=True)
-                measurements = measure_config(args, config, device)
+                measurements = measure_config(args, config, device, baselines, macs)
                 results += [asdict(m) for m in measurements]
                 write_results(args.output, device, env, results)
                 for m in measurements:

@@ -210,7 +210,7 @@ class PreActInceptionResUnit(nn.Module):
         shortcut = x if self.downsample is None else self.downsample(x_preact)
         x = torch.cat([self.branch1x1(x_preact), self.branch3x3(x_preact), self.branch3x3dbl(x_preact)], dim=1)
         x = self.conv_out(self.norm2(x))
-        return self.drop_path(x) + shortcut
+        return add_into(self.drop_path(x), shortcut)
 
 
 class PreActUnit(PreActBottleneck):
