@@ -1,4 +1,5 @@
-"""torch.hub entry points: one per registered timm_ran architecture, with the same name.
+"""torch.hub entry points: one per registered timm_ran architecture (the RAN family and attnrefine_resnet8),
+with the same name.
 
     model = torch.hub.load('<owner>/timm-ran', 'attention56', pretrained=False)
     model = torch.hub.load('.', 'attention92', source='local', num_classes=100)
@@ -24,5 +25,5 @@ def _entrypoint(model_name: str):
     return entrypoint
 
 
-for _name in timm_ran.MODEL_NAMES:
+for _name in timm_ran.MODEL_NAMES + timm_ran.ATTNREFINE_MODEL_NAMES:
     globals()[_name] = _entrypoint(_name)

@@ -114,3 +114,27 @@ def test_publish_dry_run_loads_back_with_identical_logits(tmp_path):
 def test_missing_split_fails_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="no split 'train' in --data-dir"):
         train.main(_train_args(tmp_path, tmp_path / 'out', '--epochs', '1'))
+
+
+def test_model_kwargs_and_label_noise(image_folder, tmp_path, caplog):
+    caplog.set_level('INFO', logger='timm_ran.train')
+    result = train.main(_train_args(image_folder, tmp_path, '--epochs', '1', '--model-kwargs',
+                                     'attention_residual=False', 'mask_act=spatial', '--label-noise', '0.5'))
+    modules = [m for m in result['model'].modules() if type(m).__name__ == 'AttentionModule']
+    assert modules and all(not m.attention_residual and m.mask.act.__class__.__name__ == 'SpatialAttention'
+                           for m in modules)
+    assert 'label noise: 36 of 72 training labels flipped' in caplog.text
+    saved = json.loads((tmp_path / 'args.json').read_text())
+    assert saved['model_kwargs'] == dict(attention_residual=False, mask_act='spatial') and saved['label_noise'] == 0.5
+
+
+def test_attnrefine_trains_on_upscaled_cifar_sized_images(image_folder, tmp_path):
+    """The attention-refined ResNet trains through train.py on 32x32 images up-sampled to its input size."""
+    result = train.main(_train_args(
+        image_folder, tmp_path, '--model', 'attnrefine_resnet8', '--epochs', '3', '--opt', 'adamw', '--lr', '3e-3',
+        '--upscale-from', '32', '--reprob', '0.2', '--model-kwargs', 'a=0.5', 'vit_model=vit_tiny_patch16_224',
+        'img_size=64', "vit_kwargs={'depth': 1}"))
+    history = result['history']
+    assert history[-1]['train_loss'] < history[0]['train_loss']
+    assert history[-1]['eval_top1'] > 34  # 3 classes: above chance
+    assert result['model'].a == 0.5 and result['model'].pretrained_cfg['input_size'] == (3, 64, 64)

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
 __all__ = ['resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
-           'build_transform']
+           'build_transform', 'NoisyLabels']
 
 SMALL_IMAGE_MAX = 64  # inputs up to this size train with pad-and-crop (CIFAR style), larger with random resized crops
 
@@ -36,10 +36,16 @@ def resolve_split(root: str, split: str) -> str:
 
 
 def small_image_train_transform(data_config: Dict[str, Any], auto_augment: Optional[str] = None,
-                                reprob: float = 0., hflip: float = 0.5) -> transforms.Compose:
+                                reprob: float = 0., hflip: float = 0.5,
+                                upscale_from: Optional[int] = None) -> transforms.Compose:
     """CIFAR augmentation (paper Sec. 4.1): 4-pixel padding, random crop, horizontal flip; optionally
-    timm's RandAugment (``auto_augment='rand-m9-mstd0.5'``) and random erasing."""
-    size = data_config['input_size'][-2:]
+    timm's RandAugment (``auto_augment='rand-m9-mstd0.5'``) and random erasing.
+
+    ``upscale_from=S``: augment at S x S, then resize bicubically to the model's input size (CIFAR at
+    224x224 for ``attnrefine_resnet8``, Wang, Refining Residual Mappings, Sec. 4).
+    """
+    model_size = tuple(data_config['input_size'][-2:])
+    size = (upscale_from, upscale_from) if upscale_from else model_size
     ops = [transforms.RandomCrop(size, padding=4, padding_mode='reflect'), transforms.RandomHorizontalFlip(hflip)]
     if auto_augment:
         mean_pixel = tuple(round(255 * m) for m in data_config['mean'])
@@ -47,14 +53,32 @@ def small_image_train_transform(data_config: Dict[str, Any], auto_augment: Optio
     ops += [transforms.ToTensor(), transforms.Normalize(data_config['mean'], data_config['std'])]
     if reprob > 0:
         ops.append(RandomErasing(reprob, mode='pixel', device='cpu'))
+    if size != model_size:
+        ops.append(_upscale(model_size))
     return transforms.Compose(ops)
 
 
+def _upscale(size) -> transforms.Resize:
+    return transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC, antialias=True)
+
+
 def build_transform(data_config: Dict[str, Any], is_training: bool, auto_augment: Optional[str] = None,
-                    reprob: float = 0., hflip: float = 0.5):
-    """Training or evaluation transform for the model's data config (``timm.data.resolve_data_config``)."""
-    if is_training and max(data_config['input_size'][-2:]) <= SMALL_IMAGE_MAX:
-        return small_image_train_transform(data_config, auto_augment, reprob, hflip)
+                    reprob: float = 0., hflip: float = 0.5, upscale_from: Optional[int] = None):
+    """Training or evaluation transform for the model's data config (``timm.data.resolve_data_config``).
+
+    ``upscale_from=S``: the images are S x S and up-sampled to the model's input size, after the CIFAR
+    augmentation when training, as the only step (bicubic) when evaluating.
+    """
+    if upscale_from is not None:
+        if not 0 < upscale_from <= SMALL_IMAGE_MAX:
+            raise ValueError(f'upscale_from must be an image size in 1..{SMALL_IMAGE_MAX}, got {upscale_from}')
+        if not is_training:
+            return transforms.Compose([
+                transforms.CenterCrop(upscale_from), transforms.ToTensor(),
+                transforms.Normalize(data_config['mean'], data_config['std']),
+                _upscale(tuple(data_config['input_size'][-2:]))])
+    if is_training and (upscale_from or max(data_config['input_size'][-2:]) <= SMALL_IMAGE_MAX):
+        return small_image_train_transform(data_config, auto_augment, reprob, hflip, upscale_from)
     return create_transform(
         **data_config, is_training=is_training, auto_augment=auto_augment, re_prob=reprob, hflip=hflip)
 
@@ -104,3 +128,32 @@ def class_names_of(dataset: Dataset) -> Sequence[str]:
     if getattr(base, 'classes', None):  # torchvision data sets
         return list(base.classes)
     raise ValueError(f'cannot read the class names of {type(base).__name__}')
+
+
+class NoisyLabels(Dataset):
+    """A data set whose labels are corrupted: ``round(fraction * len)`` images, drawn at random, get a
+    label drawn uniformly from the other classes (paper Sec. 4.1, noisy labels: the confusion matrix
+    Q_ii = r = 1 - fraction, Q_ij = (1 - r) / (C - 1), realised with exactly that fraction flipped).
+
+    The corruption is fixed by ``seed`` (the same images and wrong labels every epoch and every run) and
+    needs no pass over the data: the wrong label is the true one plus a random offset in 1..C-1, mod C.
+    """
+
+    def __init__(self, dataset: Dataset, fraction: float, num_classes: int, seed: int = 0):
+        if not 0 <= fraction < 1:
+            raise ValueError(f'label noise fraction must be in [0, 1), got {fraction}')
+        if num_classes < 2:
+            raise ValueError(f'label noise needs at least 2 classes, got num_classes={num_classes}')
+        self.dataset, self.num_classes = dataset, num_classes
+        generator = torch.Generator().manual_seed(seed)
+        self.num_flipped = round(fraction * len(dataset))
+        flipped = torch.randperm(len(dataset), generator=generator)[:self.num_flipped]
+        self.offsets = torch.zeros(len(dataset), dtype=torch.long)
+        self.offsets[flipped] = torch.randint(1, num_classes, (self.num_flipped,), generator=generator)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        image, target = self.dataset[index]
+        return image, (int(target) + int(self.offsets[index])) % self.num_classes

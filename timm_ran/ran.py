@@ -615,7 +615,7 @@ class ResidualAttentionNet(nn.Module):
         self.norm = norm_layer(prev_chs, **dd) if units.preact else nn.Identity()
         self.head = ClassifierHead(prev_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate, **dd)
         self.head_hidden_size = self.head.num_features
-        named_apply(partial(_init_weights, zero_init_last=zero_init_last), self)
+        named_apply(partial(init_weights, zero_init_last=zero_init_last), self)
 
     @torch.jit.ignore
     def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
@@ -751,8 +751,8 @@ class ResidualAttentionNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def _init_weights(module: nn.Module, name: str = '', zero_init_last: bool = False) -> None:
-    """He (fan-out) init for convs, N(0, 0.01) for the classifier, unit scale for norms."""
+def init_weights(module: nn.Module, name: str = '', zero_init_last: bool = False) -> None:
+    """He (fan-out) init for convs, N(0, 0.01) for the classifier, unit scale for norms (``named_apply``)."""
     if isinstance(module, nn.Linear):
         nn.init.normal_(module.weight, mean=0.0, std=0.01)
         nn.init.zeros_(module.bias)

@@ -30,14 +30,14 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from timm.models import load_checkpoint, resume_checkpoint
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
-from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, accuracy, unwrap_model
+from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, accuracy, unwrap_model
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 import timm
 
-from .data import build_dataset, build_transform, class_names_of, set_transform
+from .data import NoisyLabels, build_dataset, build_transform, class_names_of, set_transform
 from .files import atomic_write, atomic_write_text
 from .runtime import tune_cpu_allocator
 
@@ -55,9 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--train-subset', type=int, default=None, help='train on a seeded random subset of N images')
     group.add_argument('--val-subset', type=int, default=None, help='evaluate on a seeded random subset of N images')
     group.add_argument('--workers', '-j', type=int, default=2, help='data loading processes per rank')
+    group.add_argument('--upscale-from', type=int, default=None, metavar='SIZE',
+                       help="images are SIZE x SIZE: augment them at that size, then up-sample bicubically to the "
+                            "model's input size (e.g. 32 for CIFAR with attnrefine_resnet8)")
+    group.add_argument('--label-noise', type=float, default=0., metavar='FRACTION',
+                       help='give this fraction of the training images a wrong label, drawn uniformly from the '
+                            'other classes (fixed by --seed; paper Sec. 4.1)')
     group = parser.add_argument_group('model')
     group.add_argument('--model', default='attention56')
     group.add_argument('--pretrained', action='store_true', help="start from the model's pretrained weights")
+    group.add_argument('--model-kwargs', nargs='*', default={}, action=ParseKwargs, metavar='KEY=VALUE',
+                       help='more model arguments, e.g. attention_residual=False mask_act=spatial')
     group.add_argument('--num-classes', type=int, default=None, help='classifier outputs (default: the data set)')
     group.add_argument('--drop', type=float, default=0., help='dropout before the classifier')
     group.add_argument('--drop-path', type=float, default=0., help='stochastic depth rate')
@@ -276,13 +284,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     num_classes = args.num_classes or len(class_names)
     model = timm.create_model(
         args.model, pretrained=args.pretrained, num_classes=num_classes, drop_rate=args.drop,
-        drop_path_rate=args.drop_path)
+        drop_path_rate=args.drop_path or None, **args.model_kwargs)  # None: not passed (timm)
     model.to(device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
     data_config = resolve_data_config(model=model)
-    set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip))
-    eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, build_transform(data_config, False),
+    set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip, args.upscale_from))
+    if args.label_noise > 0:
+        train_set = NoisyLabels(train_set, args.label_noise, num_classes, seed=args.seed)
+        if is_main:
+            _logger.info(f'label noise: {train_set.num_flipped} of {len(train_set)} training labels flipped')
+    eval_transform = build_transform(data_config, False, upscale_from=args.upscale_from)
+    eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, eval_transform,
                              subset=args.val_subset, seed=args.seed, class_names=class_names)
 
     optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay,

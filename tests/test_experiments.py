@@ -1,0 +1,101 @@
+"""python -m timm_ran.experiments ablation: the paper's ablations as paired runs and a table."""
+import json
+
+import pytest
+
+from timm_ran import experiments, train
+
+
+def _budget(data_dir):
+    return ['--data-dir', str(data_dir), '--epochs', '1', '--batch-size', '16', '--workers', '0', '--lr', '0.05',
+            '--no-progress', '--device', 'cpu', '--seed', '1']
+
+
+def test_plans_follow_the_paper():
+    arl = experiments.plan('arl-vs-nal')
+    assert [(v.model, dict(v.model_kwargs), v.paper_error) for v in arl[:2]] == [
+        ('attention56', {}, 5.52), ('attention56', {'attention_residual': False}, 5.89)]
+    assert {v.model for v in arl} == {'attention56', 'attention92', 'attention128', 'attention164'}
+    assert [v.paper_error for v in experiments.plan('mask-type')] == [5.52, 6.24, 6.33]
+    assert [dict(v.model_kwargs).get('mask_act') for v in experiments.plan('mask-type')] == [None, 'channel', 'spatial']
+    structure = experiments.plan('mask-structure', ['attention92'])
+    assert [v.paper_error for v in structure] == [4.99, 5.79]
+    assert dict(structure[1].model_kwargs) == {'mask_pools': (0, 0, 0, 0)}
+    noisy = experiments.plan('noisy-labels', noise_levels=[0.1, 0.7])
+    assert [(v.group, v.model, v.label_noise, v.paper_error) for v in noisy] == [
+        ('noise 0.1', 'resnet164_cifar', 0.1, 5.93), ('noise 0.1', 'attention92', 0.1, 5.15),
+        ('noise 0.7', 'resnet164_cifar', 0.7, 17.21), ('noise 0.7', 'attention92', 0.7, 15.75)]
+    assert noisy[1].train_args() == ['--model', 'attention92', '--label-noise', '0.1']
+    # the same network in two ablations is one run
+    assert experiments.plan('mask-type')[0].run_name == arl[0].run_name == 'attention56'
+
+
+@pytest.mark.parametrize('what, models, message', [
+    ('dropout', None, '--what must be one of'), ('mask-type', ['attention92'], '--models for mask-type')])
+def test_bad_plans_fail_clearly(what, models, message):
+    with pytest.raises(ValueError, match=message):
+        experiments.plan(what, models)
+
+
+def test_ablation_trains_pairs_writes_the_table_and_reuses_runs(image_folder, tmp_path, monkeypatch):
+    out = tmp_path / 'ablations'
+    argv = ['ablation', '--what', 'arl-vs-nal', '--models', 'attention56', '--output', str(out), *_budget(image_folder)]
+    report = experiments.main(argv)
+    rows = report['rows']
+    assert [(r['variant'], r['paper_error']) for r in rows] == [('ARL: (1 + M) * T', 5.52), ('NAL: M * T', 5.89)]
+    for row in rows:
+        history = json.loads((out / 'runs' / row['run'] / 'summary.json').read_text())
+        assert row['error'] == pytest.approx(100 - history[-1]['eval_top1'])
+    assert rows[1]['error_delta'] == pytest.approx(rows[1]['error'] - rows[0]['error'])
+    assert rows[1]['paper_error_delta'] == pytest.approx(0.37)
+    nal_args = json.loads((out / 'runs' / 'attention56-attention_residual=False' / 'args.json').read_text())
+    assert nal_args['model_kwargs'] == {'attention_residual': False} and nal_args['epochs'] == 1
+    table = (out / 'arl-vs-nal.md').read_text()
+    assert 'python -m timm_ran.experiments ablation --what arl-vs-nal' in table
+    assert 'Budget: 1 epoch(s) on all training images' in table and 'seed 1' in table
+    assert f"| attention56 | NAL: M * T | 5.89 | +0.37 | {rows[1]['error']:.2f} |" in table
+    assert json.loads((out / 'arl-vs-nal.json').read_text())['rows'] == json.loads(json.dumps(rows))
+
+    # mask-type shares the plain Attention-56 run: only the channel and spatial variants train
+    trained = []
+    real_main = train.main
+    monkeypatch.setattr(train, 'main', lambda argv: trained.append(argv[argv.index('--model-kwargs') + 1])
+                        or real_main(argv))
+    again = experiments.main(['ablation', '--what', 'mask-type', '--output', str(out), *_budget(image_folder)])
+    assert trained == ["mask_act='channel'", "mask_act='spatial'"]
+    assert again['rows'][0]['error'] == rows[0]['error']
+
+
+def test_a_run_with_other_settings_is_not_reused(image_folder, tmp_path):
+    out = tmp_path / 'ablations'
+    experiments.main(['ablation', '--what', 'mask-structure', '--models', 'attention56', '--output', str(out),
+                      *_budget(image_folder)])
+    with pytest.raises(RuntimeError, match=r'holds a run with other settings \(lr\)'):
+        experiments.main(['ablation', '--what', 'mask-structure', '--models', 'attention56', '--output', str(out),
+                          *_budget(image_folder), '--lr', '0.01'])
+
+
+def test_the_ablation_sets_the_model_itself(tmp_path):
+    with pytest.raises(SystemExit, match='--model and the run folders are set by the ablation'):
+        experiments.main(['ablation', '--what', 'mask-type', '--model', 'attention92', '--data-dir', str(tmp_path)])
+
+
+def test_mask_strength_plan_needs_the_vit_weights_for_a_above_zero(tmp_path):
+    plain = experiments.plan('mask-strength', a_values=[0])
+    assert [(v.run_name, v.train_args(), v.paper_error) for v in plain] == [
+        ('attnrefine_resnet8-a=0.0', ['--model', 'attnrefine_resnet8', '--model-kwargs', 'a=0.0'], 16.7)]
+    with pytest.raises(ValueError, match='needs the trained ViT: --vit-weights FILE'):
+        experiments.plan('mask-strength')
+    with pytest.raises(ValueError, match='is not a file'):
+        experiments.plan('mask-strength', vit_weights=str(tmp_path / 'missing.safetensors'))
+    with pytest.raises(ValueError, match='--a-values must be mask strengths'):
+        experiments.plan('mask-strength', a_values=[2])
+    weights = tmp_path / 'dino.safetensors'
+    weights.write_bytes(b'')
+    full = experiments.plan('mask-strength', vit_weights=str(weights))
+    assert [v.paper_error for v in full] == [16.7, 13.4, 13.0]
+    # the weights' location is not part of a run's name: a = 0 is the same run either way
+    assert [v.run_name for v in full] == ['attnrefine_resnet8-a=0.0', 'attnrefine_resnet8-a=0.5',
+                                          'attnrefine_resnet8-a=1.0']
+    assert full[2].train_args()[-2:] == [
+        'vit_pretrained=True', f"vit_kwargs={{'pretrained_cfg_overlay': {{'file': '{weights}'}}}}"]

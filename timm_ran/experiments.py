@@ -1,0 +1,354 @@
+"""The paper's CIFAR-10 ablations as one command each.
+
+    python -m timm_ran.experiments ablation --what arl-vs-nal --data-dir ../shared/data/cifar10-jpeg \\
+        [--models attention56] [--epochs 200 --train-subset N ...any timm_ran.train argument]
+
+``--what`` picks the ablation (paper Sec. 4.1):
+
+* ``arl-vs-nal``: attention residual learning ``(1 + M) * T`` vs naive ``M * T`` (Table 3),
+* ``mask-type``: mixed vs channel vs spatial mask activation on Attention-56 (Table 1),
+* ``mask-structure``: encoder-decoder mask vs local convolutions (Table 4),
+* ``noisy-labels``: ResNet-164 vs Attention-92 with 10 / 30 / 50 / 70 % of the training labels
+  flipped to a random other class (Table 5),
+* ``mask-strength``: the attention-refined ResNet-8 (``attnrefine_resnet8``) at a = 0 / 0.5 / 1 (Wang,
+  Refining Residual Mappings, Table 3; a > 0 needs the DINO ViT's weights, ``--vit-weights FILE``).
+
+Every variant trains with ``timm_ran.train`` under the same arguments (recipe, seed, budget); only the
+model argument or the label noise differs. Runs are kept under ``OUTPUT/runs/<run>``, named by what
+sets them apart, so a variant shared by two ablations (the plain Attention-56 is the reference of the
+first three) trains once, and an interrupted run resumes. The table (``OUTPUT/<what>.md`` and ``.json``,
+rewritten after every run) lists the test error of each variant at the last epoch next to the paper's.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from . import train
+from .files import atomic_write_text
+
+__all__ = ['Variant', 'ABLATIONS', 'plan', 'run_ablation', 'render_markdown', 'main']
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One trained network of an ablation: ``group`` rows are compared with the group's first row."""
+    group: str
+    label: str
+    model: str
+    model_kwargs: Tuple[Tuple[str, Any], ...] = ()
+    label_noise: float = 0.
+    paper_error: Optional[float] = None
+    source_kwargs: Tuple[Tuple[str, Any], ...] = ()  # where weights come from: not part of the run's name
+
+    @property
+    def run_name(self) -> str:
+        """Names the run by what sets it apart from the plain model, so equal variants share one run."""
+        parts = [self.model] + [f'{k}={_compact(v)}' for k, v in self.model_kwargs]
+        if self.label_noise:
+            parts.append(f'noise={self.label_noise:g}')
+        return '-'.join(parts)
+
+    def train_args(self) -> List[str]:
+        args = ['--model', self.model]
+        if self.model_kwargs or self.source_kwargs:
+            args += ['--model-kwargs'] + [f'{k}={v!r}' for k, v in self.model_kwargs + self.source_kwargs]
+        if self.label_noise:
+            args += ['--label-noise', f'{self.label_noise:g}']
+        return args
+
+
+def _compact(value: Any) -> str:
+    return ','.join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+@dataclass(frozen=True)
+class Ablation:
+    title: str
+    source: str
+    models: Tuple[str, ...]
+    variants: Any = field(repr=False)  # (model, options) -> [Variant]
+
+    def rows(self, models: Sequence[str], options: Dict[str, Any]) -> List[Variant]:
+        return [v for model in models for v in self.variants(model, options)]
+
+
+# paper errors (%, CIFAR-10), ../shared/papers/README.md
+_ARL_NAL = {'attention56': (5.52, 5.89), 'attention92': (4.99, 5.35), 'attention128': (4.44, 5.57),
+            'attention164': (4.31, 7.18)}
+_MASK_TYPE = {'attention56': (5.52, 6.24, 6.33)}
+_MASK_STRUCTURE = {'attention56': (5.52, 6.48), 'attention92': (4.99, 5.79)}
+_NOISY = {'resnet164_cifar': {0.1: 5.93, 0.3: 6.61, 0.5: 8.35, 0.7: 17.21},
+          'attention92': {0.1: 5.15, 0.3: 5.79, 0.5: 7.27, 0.7: 15.75}}
+# attnrefine_resnet8, CIFAR-10 (Wang, Refining Residual Mappings, Table 3): top-1 83.3 / 86.6 / 87.0 % at a = 0, 0.5, 1
+_ATTNREFINE = {0.0: 16.7, 0.5: 13.4, 1.0: 13.0}
+# local convolutions: every soft mask without pooling, for each stage of the CIFAR layout (3 attention stages + 1)
+_LOCAL_CONV_POOLS = (0, 0, 0, 0)
+
+
+def _arl_vs_nal(model: str, options: Dict[str, Any]) -> List[Variant]:
+    arl, nal = _ARL_NAL.get(model, (None, None))
+    return [Variant(model, 'ARL: (1 + M) * T', model, (), paper_error=arl),
+            Variant(model, 'NAL: M * T', model, (('attention_residual', False),), paper_error=nal)]
+
+
+def _mask_type(model: str, options: Dict[str, Any]) -> List[Variant]:
+    errors = _MASK_TYPE.get(model, (None,) * 3)
+    return [Variant(model, 'mixed (sigmoid)', model, (), paper_error=errors[0]),
+            Variant(model, 'channel (L2 over channels)', model, (('mask_act', 'channel'),), paper_error=errors[1]),
+            Variant(model, 'spatial (standardised, sigmoid)', model, (('mask_act', 'spatial'),),
+                    paper_error=errors[2])]
+
+
+def _mask_structure(model: str, options: Dict[str, Any]) -> List[Variant]:
+    errors = _MASK_STRUCTURE.get(model, (None, None))
+    return [Variant(model, 'encoder-decoder', model, (), paper_error=errors[0]),
+            Variant(model, 'local convolutions', model, (('mask_pools', _LOCAL_CONV_POOLS),), paper_error=errors[1])]
+
+
+def _noisy_labels(model: str, options: Dict[str, Any]) -> List[Variant]:
+    return [Variant(f'noise {level:g}', model, model, label_noise=level, paper_error=_NOISY.get(model, {}).get(level))
+            for level in options['noise_levels']]
+
+
+def _mask_strength(model: str, options: Dict[str, Any]) -> List[Variant]:
+    """attnrefine_resnet8 at each mask strength a; a > 0 needs the ViT's trained weights (a = 0 never runs it)."""
+    source: Tuple[Tuple[str, Any], ...] = (('vit_pretrained', True),)
+    if options.get('vit_weights'):
+        source += (('vit_kwargs', {'pretrained_cfg_overlay': {'file': options['vit_weights']}}),)
+    return [Variant(model, f'a = {a:g}', model, (('a', float(a)),), paper_error=_ATTNREFINE.get(float(a)),
+                    source_kwargs=source if a > 0 else ()) for a in options['a_values']]
+
+
+ABLATIONS: Dict[str, Ablation] = {
+    'arl-vs-nal': Ablation('Attention residual learning (ARL) vs naive attention learning (NAL)',
+                           'paper Table 3', tuple(_ARL_NAL), _arl_vs_nal),
+    'mask-type': Ablation('Mask activation: mixed vs channel vs spatial', 'paper Table 1', ('attention56',),
+                          _mask_type),
+    'mask-structure': Ablation('Mask structure: encoder-decoder vs local convolutions', 'paper Table 4',
+                               tuple(_MASK_STRUCTURE), _mask_structure),
+    'noisy-labels': Ablation('Training with noisy labels: ResNet-164 vs Attention-92', 'paper Table 5',
+                             tuple(_NOISY), _noisy_labels),
+    'mask-strength': Ablation('Attention-refined ResNet-8: mask strength a',
+                              'Wang, Refining Residual Mappings, Table 3', ('attnrefine_resnet8',), _mask_strength),
+}
+NOISE_LEVELS = (0.1, 0.3, 0.5, 0.7)
+A_VALUES = (0., 0.5, 1.)
+# train.py arguments that do not change what a run computes, so a run may be continued under other values
+_RUN_ONLY_ARGS = {'output', 'resume', 'no_progress', 'workers', 'checkpoint_hist'}
+
+
+def plan(what: str, models: Optional[Sequence[str]] = None, noise_levels: Sequence[float] = NOISE_LEVELS,
+         a_values: Sequence[float] = A_VALUES, vit_weights: Optional[str] = None,
+         vit_pretrained: bool = False) -> List[Variant]:
+    """The variants an ablation trains, in table order.
+
+    ``mask-strength`` with an ``a > 0`` needs the ViT's weights: ``vit_weights`` (a local file) or
+    ``vit_pretrained`` (timm's download); a randomly initialised ViT would give meaningless maps.
+    """
+    if what not in ABLATIONS:
+        raise ValueError(f"--what must be one of {', '.join(ABLATIONS)}, got {what!r}")
+    ablation = ABLATIONS[what]
+    models = list(models or ablation.models)
+    unknown = [m for m in models if m not in ablation.models]
+    if unknown:
+        raise ValueError(f"--models for {what} must be among {', '.join(ablation.models)}, got {unknown}")
+    if what == 'noisy-labels' and not noise_levels:
+        raise ValueError('--noise-levels needs at least one level')
+    if what == 'mask-strength':
+        if not a_values or not all(0 <= a <= 1 for a in a_values):
+            raise ValueError(f'--a-values must be mask strengths in [0, 1], got {list(a_values)}')
+        if any(a > 0 for a in a_values) and not (vit_weights or vit_pretrained):
+            raise ValueError(
+                'mask-strength with a > 0 needs the trained ViT: --vit-weights FILE (e.g. timm\'s '
+                'vit_small_patch8_224.dino weights) or --vit-pretrained (download through timm); '
+                '--a-values 0 trains the plain ResNet-8 alone')
+        if vit_weights and not os.path.isfile(vit_weights):
+            raise ValueError(f'--vit-weights {vit_weights!r} is not a file')
+    options = dict(noise_levels=noise_levels, a_values=a_values, vit_weights=vit_weights)
+    rows = ablation.rows(models, options)
+    if what == 'noisy-labels':  # one group per noise level: ResNet-164 first, then Attention-92
+        rows.sort(key=lambda v: (v.label_noise, models.index(v.model)))
+    return rows
+
+
+def _settings(args_json: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in args_json.items() if k not in _RUN_ONLY_ARGS}
+
+
+def _read_json(path: str) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def train_variant(variant: Variant, common: Sequence[str], run_dir: str) -> Dict[str, Any]:
+    """Train ``variant`` in ``run_dir`` unless it is already complete there; continue it if interrupted.
+
+    A run directory holding a run made with other settings is an error, not silently reused.
+    """
+    argv = list(common) + variant.train_args() + ['--output', run_dir, '--resume', 'auto']
+    parser = train.build_parser()
+    wanted = _jsonable(_settings(vars(parser.parse_args(argv))))
+    args_path, summary_path = os.path.join(run_dir, 'args.json'), os.path.join(run_dir, 'summary.json')
+    if os.path.exists(args_path):
+        # a run from before an argument existed ran with that argument's default
+        found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **_read_json(args_path))
+        differ = sorted(k for k in wanted if found.get(k) != wanted[k])
+        if differ:
+            raise RuntimeError(
+                f'{run_dir} holds a run with other settings ({", ".join(differ)}); pass another --output or '
+                f'remove it')
+    history = _read_json(summary_path) if os.path.exists(summary_path) else []
+    if len(history) < wanted['epochs']:
+        started = time.time()
+        history = train.main(argv)['history']
+        _write_run_time(run_dir, time.time() - started)
+    return dict(history=history, run_time=_read_run_time(run_dir))
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _write_run_time(run_dir: str, seconds: float) -> None:
+    path = os.path.join(run_dir, 'run_time.json')
+    total = _read_run_time(run_dir) + seconds  # an interrupted and resumed run adds up its parts
+    atomic_write_text(path, json.dumps(dict(seconds=total)) + '\n')
+
+
+def _read_run_time(run_dir: str) -> float:
+    path = os.path.join(run_dir, 'run_time.json')
+    return _read_json(path)['seconds'] if os.path.exists(path) else 0.
+
+
+def _result_row(variant: Variant, result: Dict[str, Any], reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    last = result['history'][-1]
+    row = dict(group=variant.group, variant=variant.label, model=variant.model, run=variant.run_name,
+               model_kwargs=dict(variant.model_kwargs), label_noise=variant.label_noise,
+               paper_error=variant.paper_error, top1=last['eval_top1'], error=100 - last['eval_top1'],
+               epochs=len(result['history']), train_time_s=result['run_time'])
+    if reference is not None:
+        row['error_delta'] = row['error'] - reference['error']
+        if variant.paper_error is not None and reference['paper_error'] is not None:
+            row['paper_error_delta'] = variant.paper_error - reference['paper_error']
+    return row
+
+
+def _fmt(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return '-'
+    return f'{value:+.2f}' if signed else f'{value:.2f}'
+
+
+def render_markdown(report: Dict[str, Any]) -> str:
+    """The ablation table with the command, budget and machine that produced it."""
+    budget = report['budget']
+    lines = [
+        f"# {report['title']}", '',
+        f"CIFAR-10 test error (%) at the last epoch, measured by `timm_ran.experiments` next to the paper's "
+        f"({report['source']}; the paper trains 160k iterations of batch 64). Every row trains with the same "
+        f'recipe, seed and budget; "change" is the difference to the first row of its group.', '',
+        f"Command: `{report['command']}`", '',
+        f"Budget: {budget['epochs']} epoch(s) on {budget['train_images']} training images, evaluated on "
+        f"{budget['eval_images']} test images; batch {budget['batch_size']}, {budget['opt']} lr {budget['lr']}, "
+        f"weight decay {budget['weight_decay']}, {budget['sched']} schedule, seed {budget['seed']}, "
+        f"{budget['precision']}.", '',
+        f"Data: {report['data']}. Hardware: {report['hardware']}.", '',
+        '| group | variant | paper error | paper change | measured error | measured change | train time (s) |',
+        '|---|---|---:|---:|---:|---:|---:|',
+    ]
+    for row in report['rows']:
+        lines.append(
+            f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
+            f"{_fmt(row.get('paper_error_delta'), True)} | {_fmt(row['error'])} | "
+            f"{_fmt(row.get('error_delta'), True)} | {row['train_time_s']:.0f} |")
+    if report.get('pending'):
+        lines += ['', f"Not trained yet: {', '.join(report['pending'])}."]
+    return '\n'.join(lines) + '\n'
+
+
+def _budget(run_dir: str) -> Dict[str, Any]:
+    args = _read_json(os.path.join(run_dir, 'args.json'))
+    summary = _read_json(os.path.join(run_dir, 'summary.json'))
+    return dict(
+        epochs=args['epochs'], train_images=args['train_subset'] or 'all', eval_images=args['val_subset'] or 'all',
+        batch_size=args['batch_size'], opt=args['opt'], lr=args['lr'], weight_decay=args['weight_decay'],
+        sched=args['sched'], seed=args['seed'], precision='bf16 autocast' if args['amp'] else 'fp32',
+        epochs_done=len(summary))
+
+
+def _hardware() -> str:
+    if torch.cuda.is_available():
+        return f'{torch.cuda.get_device_name()}, torch {torch.__version__}'
+    return f'CPU ({platform.machine()}, {os.cpu_count()} cores), torch {torch.__version__}'
+
+
+def run_ablation(what: str, common: Sequence[str], output: str, models: Optional[Sequence[str]] = None,
+                 command: str = '', **options: Any) -> Dict[str, Any]:
+    """Train every variant of ``what`` (skipping finished runs) and write ``OUTPUT/<what>.md`` / ``.json``
+    after each one, so an interrupted ablation leaves a table of what it finished. ``options`` go to ``plan``."""
+    variants = plan(what, models, **options)
+    data_dir = train.build_parser().parse_args(list(common)).data_dir
+    report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source, command=command,
+                  data=f'{data_dir}', hardware=_hardware(), rows=[], pending=[v.run_name for v in variants])
+    references: Dict[str, Dict[str, Any]] = {}
+    for variant in variants:
+        run_dir = os.path.join(output, 'runs', variant.run_name)
+        result = train_variant(variant, common, run_dir)
+        reference = references.get(variant.group)
+        row = _result_row(variant, result, reference)
+        references.setdefault(variant.group, row)
+        report['rows'].append(row)
+        report['pending'].remove(variant.run_name)
+        report['budget'] = _budget(run_dir)
+        atomic_write_text(os.path.join(output, f'{what}.json'), json.dumps(report, indent=1) + '\n')
+        atomic_write_text(os.path.join(output, f'{what}.md'), render_markdown(report))
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='python -m timm_ran.experiments', description=__doc__.split('\n')[0],
+                                     allow_abbrev=False)
+    commands = parser.add_subparsers(dest='command', required=True)
+    ablation = commands.add_parser(
+        'ablation', help='train the paired variants of one ablation and write its table', allow_abbrev=False,
+        description='Any argument not listed here goes to timm_ran.train unchanged (recipe and budget: '
+                    '--data-dir, --epochs, --train-subset, --val-subset, --batch-size, --lr, --amp, ...).')
+    ablation.add_argument('--what', required=True, choices=tuple(ABLATIONS))
+    ablation.add_argument('--models', nargs='+', default=None,
+                          help="networks to compare (default: the paper's for this ablation)")
+    ablation.add_argument('--noise-levels', type=float, nargs='+', default=list(NOISE_LEVELS),
+                          help='fractions of flipped training labels, for --what noisy-labels')
+    ablation.add_argument('--a-values', type=float, nargs='+', default=list(A_VALUES),
+                          help='mask strengths, for --what mask-strength')
+    ablation.add_argument('--vit-weights', default=None, metavar='FILE',
+                          help="the ViT's weights for --what mask-strength (a > 0), a local file")
+    ablation.add_argument('--vit-pretrained', action='store_true',
+                          help="--what mask-strength: download the ViT's weights through timm instead")
+    ablation.add_argument('--output', default='results/ablations', help='folder of the runs and tables')
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, train_argv = build_parser().parse_known_args(argv)
+    if '--model' in train_argv or '--output' in train_argv:
+        raise SystemExit('--model and the run folders are set by the ablation: use --models and --output')
+    command = 'python -m timm_ran.experiments ' + ' '.join(argv)
+    options = dict(noise_levels=args.noise_levels, a_values=args.a_values, vit_weights=args.vit_weights,
+                   vit_pretrained=args.vit_pretrained)
+    try:
+        plan(args.what, args.models, **options)
+    except ValueError as error:
+        raise SystemExit(str(error))
+    return run_ablation(args.what, train_argv, args.output, args.models, command, **options)
+
+
+if __name__ == '__main__':
+    main()
