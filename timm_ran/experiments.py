@@ -72,6 +72,7 @@ def _compact(value: Any) -> str:
 class Ablation:
     title: str
     source: str
+    paper_training: str
     models: Tuple[str, ...]
     variants: Any = field(repr=False)  # (model, options) -> [Variant]
 
@@ -126,17 +127,19 @@ def _mask_strength(model: str, options: Dict[str, Any]) -> List[Variant]:
                     source_kwargs=source if a > 0 else ()) for a in options['a_values']]
 
 
+_RAN_TRAINING = 'SGD, 160k iterations of batch 64 on lossless CIFAR-10'
 ABLATIONS: Dict[str, Ablation] = {
     'arl-vs-nal': Ablation('Attention residual learning (ARL) vs naive attention learning (NAL)',
-                           'paper Table 3', tuple(_ARL_NAL), _arl_vs_nal),
-    'mask-type': Ablation('Mask activation: mixed vs channel vs spatial', 'paper Table 1', ('attention56',),
-                          _mask_type),
+                           'paper Table 3', _RAN_TRAINING, tuple(_ARL_NAL), _arl_vs_nal),
+    'mask-type': Ablation('Mask activation: mixed vs channel vs spatial', 'paper Table 1', _RAN_TRAINING,
+                          ('attention56',), _mask_type),
     'mask-structure': Ablation('Mask structure: encoder-decoder vs local convolutions', 'paper Table 4',
-                               tuple(_MASK_STRUCTURE), _mask_structure),
+                               _RAN_TRAINING, tuple(_MASK_STRUCTURE), _mask_structure),
     'noisy-labels': Ablation('Training with noisy labels: ResNet-164 vs Attention-92', 'paper Table 5',
-                             tuple(_NOISY), _noisy_labels),
-    'mask-strength': Ablation('Attention-refined ResNet-8: mask strength a',
-                              'Wang, Refining Residual Mappings, Table 3', ('attnrefine_resnet8',), _mask_strength),
+                             _RAN_TRAINING, tuple(_NOISY), _noisy_labels),
+    'mask-strength': Ablation('Attention-refined ResNet-8: mask strength a', 'Wang, Refining Residual Mappings, '
+                              'Table 3', 'AdamW, 100 epochs on 45k lossless CIFAR-10 images at 224x224',
+                              ('attnrefine_resnet8',), _mask_strength),
 }
 NOISE_LEVELS = (0.1, 0.3, 0.5, 0.7)
 A_VALUES = (0., 0.5, 1.)
@@ -251,16 +254,17 @@ def render_markdown(report: Dict[str, Any]) -> str:
     budget = report['budget']
     lines = [
         f"# {report['title']}", '',
-        f"CIFAR-10 test error (%) at the last epoch, measured by `timm_ran.experiments` next to the paper's "
-        f"({report['source']}; the paper trains 160k iterations of batch 64). Every row trains with the same "
-        f'recipe, seed and budget; "change" is the difference to the first row of its group.', '',
+        f"Test error (%) at the last epoch, measured by `timm_ran.experiments`, next to the paper's CIFAR-10 "
+        f"error ({report['source']}; trained with {report['paper_training']}). Every row trains with the same "
+        f'recipe, seed and budget; "change" is the difference to the first row of its group; wall time is '
+        f'that of the run on a machine that may have been doing other work.', '',
         f"Command: `{report['command']}`", '',
         f"Budget: {budget['epochs']} epoch(s) on {budget['train_images']} training images, evaluated on "
         f"{budget['eval_images']} test images; batch {budget['batch_size']}, {budget['opt']} lr {budget['lr']}, "
         f"weight decay {budget['weight_decay']}, {budget['sched']} schedule, seed {budget['seed']}, "
         f"{budget['precision']}.", '',
         f"Data: {report['data']}. Hardware: {report['hardware']}.", '',
-        '| group | variant | paper error | paper change | measured error | measured change | train time (s) |',
+        '| group | variant | paper error | paper change | measured error | measured change | wall time (s) |',
         '|---|---|---:|---:|---:|---:|---:|',
     ]
     for row in report['rows']:
@@ -275,12 +279,10 @@ def render_markdown(report: Dict[str, Any]) -> str:
 
 def _budget(run_dir: str) -> Dict[str, Any]:
     args = _read_json(os.path.join(run_dir, 'args.json'))
-    summary = _read_json(os.path.join(run_dir, 'summary.json'))
     return dict(
         epochs=args['epochs'], train_images=args['train_subset'] or 'all', eval_images=args['val_subset'] or 'all',
         batch_size=args['batch_size'], opt=args['opt'], lr=args['lr'], weight_decay=args['weight_decay'],
-        sched=args['sched'], seed=args['seed'], precision='bf16 autocast' if args['amp'] else 'fp32',
-        epochs_done=len(summary))
+        sched=args['sched'], seed=args['seed'], precision='bf16 autocast' if args['amp'] else 'fp32')
 
 
 def _hardware() -> str:
@@ -295,7 +297,8 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
     after each one, so an interrupted ablation leaves a table of what it finished. ``options`` go to ``plan``."""
     variants = plan(what, models, **options)
     data_dir = train.build_parser().parse_args(list(common)).data_dir
-    report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source, command=command,
+    report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source,
+                  paper_training=ABLATIONS[what].paper_training, command=command,
                   data=f'{data_dir}', hardware=_hardware(), rows=[], pending=[v.run_name for v in variants])
     references: Dict[str, Dict[str, Any]] = {}
     for variant in variants:
