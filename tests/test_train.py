@@ -78,7 +78,7 @@ def test_fine_tune_pretrained_with_a_new_head(image_folder, tmp_path):
 
 
 def test_validate_reports_accuracy_loss_speed_and_confusion(image_folder, tmp_path):
-    train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '2', '--lr', '0.05'))
+    history = train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '2', '--lr', '0.05'))['history']
     out = tmp_path / 'val.json'
     results = validate.main(['--model', 'attention56', '--num-classes', '3', '--checkpoint',
                              str(tmp_path / 'run' / 'last.pth.tar'), '--data-dir', str(image_folder),
@@ -90,6 +90,26 @@ def test_validate_reports_accuracy_loss_speed_and_confusion(image_folder, tmp_pa
     assert results['top5'] == 100.0  # 3 classes
     assert results['class_names'] == ['blue', 'green', 'red']
     assert results['loss'] > 0 and results['images_per_second'] > 0
+    # the training log's last evaluation saw the same weights and images
+    assert results['top1'] == pytest.approx(history[-1]['eval_top1'])
+    assert results['loss'] == pytest.approx(history[-1]['eval_loss'], rel=1e-5)
+
+
+def test_evaluation_sums_match_a_direct_computation():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 7)
+    batches = [(torch.randn(n, 4), torch.randint(0, 7, (n,))) for n in (5, 8, 3)]
+    sums = validate.evaluation_sums(model, batches, 7, torch.device('cpu'))
+    features, targets = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    with torch.no_grad():
+        logits = model(features)
+    assert sums.count == 16
+    assert sums.top1_hits == (logits.argmax(1) == targets).sum().item()
+    assert sums.top5_hits == (logits.topk(5, dim=1).indices == targets[:, None]).any(1).sum().item()
+    assert sums.loss_sum == pytest.approx(torch.nn.functional.cross_entropy(logits, targets, reduction='sum').item())
+    assert sums.confusion[targets[0], logits[0].argmax()] >= 1 and sums.confusion.sum(1).tolist() == \
+        torch.bincount(targets, minlength=7).tolist()
+    assert not model.training
 
 
 def test_publish_dry_run_loads_back_with_identical_logits(tmp_path):

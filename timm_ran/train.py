@@ -1,7 +1,7 @@
 """Train a timm_ran (or any timm) model: ``python -m timm_ran.train --model attention56 --data-dir DIR``.
 
 Built on timm's components (data sets and transforms, Mixup/CutMix, ``create_optimizer_v2``,
-``create_scheduler_v2``, ``ModelEmaV3``, ``CheckpointSaver``, ``AverageMeter`` / ``accuracy``), with
+``create_scheduler_v2``, ``ModelEmaV3``, ``CheckpointSaver``, ``AverageMeter``), with
 timm's train.py argument names where they overlap. Runs on CPU (bf16 autocast, channels_last) and CUDA
 (bf16 / fp16 AMP), and data-parallel under ``torchrun --nproc_per_node N`` (NCCL on CUDA, gloo on CPU).
 
@@ -18,7 +18,6 @@ import logging
 import os
 import random
 import time
-from contextlib import nullcontext
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -30,7 +29,7 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from timm.models import load_checkpoint, resume_checkpoint
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
-from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, accuracy, unwrap_model
+from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, unwrap_model
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
@@ -40,6 +39,7 @@ import timm
 from .data import NoisyLabels, build_dataset, build_transform, class_names_of, set_transform
 from .files import atomic_write, atomic_write_text
 from .runtime import tune_cpu_allocator
+from .validate import autocast_context, evaluation_sums
 
 _logger = logging.getLogger('timm_ran.train')
 
@@ -134,13 +134,6 @@ def setup_distributed(device_arg: Optional[str]) -> Dict[str, Any]:
     return dict(world_size=world_size, rank=rank, device=device)
 
 
-def autocast_context(args, device: torch.device):
-    if not args.amp:
-        return nullcontext()
-    dtype = torch.bfloat16 if device.type == 'cpu' else getattr(torch, args.amp_dtype)
-    return torch.autocast(device.type, dtype=dtype)
-
-
 def make_loader(dataset, args, env, training: bool) -> DataLoader:
     """Training: a shuffled shard per rank, reshuffled by ``set_epoch``. Evaluation: every image exactly
     once across the ranks (no padding), so the metrics are those of the whole split."""
@@ -168,7 +161,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
             images = images.contiguous(memory_format=torch.channels_last)
         if mixup is not None:
             images, targets = mixup(images, targets)
-        with autocast_context(args, device):
+        with autocast_context(device, args.amp, args.amp_dtype):
             loss = loss_fn(model(images), targets)
         optimizer.zero_grad(set_to_none=True)
         if loss_scaler is not None:
@@ -190,23 +183,12 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
                 train_img_per_s=images_seen * env['world_size'] / train_time)
 
 
-@torch.no_grad()
 def evaluate(model, loader, args, env) -> Dict[str, float]:
-    """Loss, top-1 and top-5 accuracy (%) over the whole evaluation set (all ranks)."""
+    """Loss, top-1 and top-5 accuracy (%) over the whole evaluation set (the sums of all ranks)."""
     device = env['device']
-    model.eval()
-    totals = torch.zeros(4, dtype=torch.float64, device=device)  # loss sum, top1 hits, top5 hits, count
-    for images, targets in loader:
-        images, targets = images.to(device), targets.to(device)
-        if args.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        with autocast_context(args, device):
-            logits = model(images)
-        logits = logits.float()
-        top1, top5 = accuracy(logits, targets, topk=(1, min(5, logits.shape[1])))
-        n = images.size(0)
-        totals += torch.tensor([nn.functional.cross_entropy(logits, targets, reduction='sum').item(),
-                                top1.item() * n / 100, top5.item() * n / 100, n], dtype=torch.float64, device=device)
+    sums = evaluation_sums(model, loader, model.num_classes, device, args.amp, args.channels_last, args.amp_dtype)
+    totals = torch.tensor([sums.loss_sum, sums.top1_hits, sums.top5_hits, sums.count], dtype=torch.float64,
+                          device=device)
     if env['world_size'] > 1:
         dist.all_reduce(totals)
     loss_sum, hits1, hits5, count = totals.tolist()

@@ -6,7 +6,9 @@ and the confusion matrix (rows: true class, columns: predicted class) on one spl
 import argparse
 import json
 import time
-from typing import Any, Dict, List, Optional
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -34,41 +36,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def autocast_context(device: torch.device, amp: bool, cuda_dtype: str = 'float16'):
+    """Mixed precision when ``amp``: bf16 autocast on CPU (AMX), ``cuda_dtype`` (float16 / bfloat16) on CUDA."""
+    if not amp:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else getattr(torch, cuda_dtype))
+
+
+@dataclass
+class EvaluationSums:
+    """What an evaluation pass adds up; sums rather than means, so that data-parallel ranks can add theirs."""
+    loss_sum: float
+    top5_hits: int
+    confusion: torch.Tensor  # (num_classes, num_classes) counts; rows: true class, columns: predicted
+    compute_time: float  # seconds in the model's forward, data loading excluded
+
+    @property
+    def count(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def top1_hits(self) -> int:
+        return int(self.confusion.diag().sum())
+
+
 @torch.no_grad()
-def run(model: torch.nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
-        amp: bool = False, channels_last: bool = False) -> Dict[str, Any]:
-    """Top-1 / top-5 (%), mean loss, images/s and confusion matrix of ``model`` over ``loader``."""
+def evaluation_sums(model: torch.nn.Module, loader: Iterable, num_classes: int, device: torch.device,
+                    amp: bool = False, channels_last: bool = False, cuda_dtype: str = 'float16') -> EvaluationSums:
+    """Runs ``model`` in eval mode over ``loader`` and adds up loss, top-5 hits and the confusion matrix."""
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    loss_sum, hits5, count, compute_time = 0., 0, 0, 0.
-    amp_ctx = torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else torch.float16)
+    loss_sum, top5_hits, compute_time = 0., 0, 0.
     for images, targets in loader:
         images, targets = images.to(device), targets.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         started = time.perf_counter()
-        if amp:
-            with amp_ctx:
-                logits = model(images)
-        else:
+        with autocast_context(device, amp, cuda_dtype):
             logits = model(images)
         logits = logits.float()
         if device.type == 'cuda':
             torch.cuda.synchronize()
         compute_time += time.perf_counter() - started
         loss_sum += F.cross_entropy(logits, targets, reduction='sum').item()
-        top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        hits5 += (top5 == targets[:, None]).any(dim=1).sum().item()
+        top5 = logits.topk(min(5, num_classes), dim=1).indices
+        top5_hits += (top5 == targets[:, None]).any(dim=1).sum().item()
         confusion += torch.bincount(targets.cpu() * num_classes + logits.argmax(1).cpu(),
                                     minlength=num_classes ** 2).reshape(num_classes, num_classes)
-        count += images.size(0)
+    return EvaluationSums(loss_sum, top5_hits, confusion, compute_time)
+
+
+def run(model: torch.nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
+        amp: bool = False, channels_last: bool = False) -> Dict[str, Any]:
+    """Top-1 / top-5 (%), mean loss, images/s and confusion matrix of ``model`` over ``loader``."""
+    sums = evaluation_sums(model, loader, num_classes, device, amp, channels_last)
     return dict(
-        top1=100. * confusion.diag().sum().item() / count,
-        top5=100. * hits5 / count,
-        loss=loss_sum / count,
-        images=count,
-        images_per_second=count / compute_time,
-        confusion_matrix=confusion.tolist(),
+        top1=100. * sums.top1_hits / sums.count,
+        top5=100. * sums.top5_hits / sums.count,
+        loss=sums.loss_sum / sums.count,
+        images=sums.count,
+        images_per_second=sums.count / sums.compute_time,
+        confusion_matrix=sums.confusion.tolist(),
     )
 
 
