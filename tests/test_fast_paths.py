@@ -13,6 +13,7 @@ from timm.models.resnetv2 import PreActBottleneck
 import timm_ran
 from timm_ran.ran import (
     AttentionModule, MaskLevel, PreActUnit, SoftMaskBranch, _upsample_bilinear_op, add_into, upsample_like)
+from timm_ran import runtime
 from timm_ran.runtime import tune_cpu_allocator
 
 
@@ -217,3 +218,14 @@ def test_inductor_with_freezing_equals_eager():
 
 def test_tune_cpu_allocator_on_glibc():
     assert tune_cpu_allocator() is True
+
+
+def test_bf16_autocast_on_a_cpu_without_bf16_kernels_warns(monkeypatch, caplog):
+    cpu = torch.device('cpu')
+    monkeypatch.setattr(runtime, 'cpu_has_native_bf16', lambda: False)
+    with caplog.at_level('WARNING'):
+        assert runtime.warn_if_bf16_is_emulated(cpu, amp=True) is True
+    assert 'no native bf16' in caplog.text and 'leave out --amp' in caplog.text
+    assert runtime.warn_if_bf16_is_emulated(cpu, amp=False) is False
+    monkeypatch.setattr(runtime, 'cpu_has_native_bf16', lambda: True)
+    assert runtime.warn_if_bf16_is_emulated(cpu, amp=True) is False

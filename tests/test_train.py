@@ -1,6 +1,7 @@
 """Training, evaluation and publishing entry points."""
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 import timm
-from timm_ran import publish, train, validate
+from timm_ran import publish, run_report, train, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +57,53 @@ def test_resume_continues_exactly(image_folder, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_in_memory_training_with_holdout_low_res_and_ema_warmup_resumes_exactly(image_folder, tmp_path, caplog):
+    """--in-memory (batch augmentation with random erasing, progressive resizing for the first epoch),
+    evaluated on 16 training images held out after epoch 1 only (--eval-interval 2), stopped after epoch 0
+    and resumed: the weights, EMA included, of the uninterrupted run."""
+    extra = ('--epochs', '2', '--in-memory', '--reprob', '0.5', '--low-res', '24', '1', '--holdout', '16',
+             '--model-ema', '--model-ema-warmup', '--smoothing', '0.1', '--eval-interval', '2')
+    with caplog.at_level('INFO'):
+        straight = train.main(_train_args(image_folder, tmp_path / 'a', *extra))
+    assert '56 train / 16 eval images' in caplog.text
+    for row in straight['history']:  # 56 images in batches of 16: 48 trained per epoch
+        assert row['train_img_per_s'] * row['train_time'] == pytest.approx(48)
+    train.main(_train_args(image_folder, tmp_path / 'b', *extra))
+    os.replace(tmp_path / 'b' / 'checkpoint-0.pth.tar', tmp_path / 'b' / 'last.pth.tar')
+    resumed = train.main(_train_args(image_folder, tmp_path / 'b', *extra, '--resume', 'auto'))
+    a, b = straight['model'].state_dict(), resumed['model'].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ema_a = torch.load(tmp_path / 'a' / 'last.pth.tar', map_location='cpu', weights_only=False)['state_dict_ema']
+    ema_b = torch.load(tmp_path / 'b' / 'last.pth.tar', map_location='cpu', weights_only=False)['state_dict_ema']
+    assert all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
+    for before, after in zip(straight['history'], resumed['history']):  # epoch 0 read back from summary.csv
+        for key in ('train_loss', 'eval_loss', 'ema_loss'):
+            assert after[key] == pytest.approx(before[key], rel=1e-5, nan_ok=True)
+    first, last = straight['history']
+    assert math.isnan(first['eval_top1']) and math.isnan(first['ema_loss']) and not math.isnan(last['eval_top1'])
+    assert (tmp_path / 'a' / 'curves.png').is_file()
+    # run b's log of segments: its first process trained epochs 0-1, of which epoch 1 was rolled back
+    segments = json.loads((tmp_path / 'b' / 'segments.json').read_text())
+    assert [(s['first_epoch'], s['last_epoch']) for s in segments] == [(0, 0), (1, 1)]
+    assert segments[1]['command'].endswith('--resume auto') and segments[1]['command'].startswith('python -m timm_ran.train')
+    assert all(s['wall_time_s'] > 0 and 'threads' in s['hardware'] for s in segments)
+    # its report, and its logs copied where they can be committed
+    copied = run_report.copy_logs(str(tmp_path / 'b'), str(tmp_path / 'results'), title='run b')
+    assert copied == ['summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png']
+    report = (tmp_path / 'results' / 'README.md').read_text()
+    assert report.startswith('# run b') and '2 of 2 epochs done (finished)' in report
+    assert 'Last evaluation (epoch 1, on held-out 16 training images)' in report
+    assert '| 1 | 0-0 (1) |' in report and '| 2 | 1-1 (1) |' in report and '--resume auto` |' in report
+    assert not (tmp_path / 'results' / 'last.pth.tar').exists()
+
+
+@pytest.mark.parametrize('extra, message', [(('--low-res', '24', '1'), '--in-memory'),
+                                            (('--in-memory', '--aa', 'rand-m9'), '--aa')])
+def test_in_memory_options_are_checked(image_folder, tmp_path, extra, message):
+    with pytest.raises(ValueError, match=message):
+        train.main(_train_args(image_folder, tmp_path, '--epochs', '1', *extra))
+
+
 def test_torchrun_two_processes_gloo(image_folder, tmp_path):
     command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29531',
                '-m', 'timm_ran.train', *_train_args(image_folder, tmp_path, '--epochs', '1')]
@@ -82,8 +130,9 @@ def test_validate_reports_accuracy_loss_speed_and_confusion(image_folder, tmp_pa
     out = tmp_path / 'val.json'
     results = validate.main(['--model', 'attention56', '--num-classes', '3', '--checkpoint',
                              str(tmp_path / 'run' / 'last.pth.tar'), '--data-dir', str(image_folder),
-                             '--workers', '0', '--output', str(out)])
+                             '--workers', '0', '--output', str(out), '--tta'])
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
+    assert results['flip_tta']['images'] == 24 and 0 <= results['flip_tta']['top1'] <= 100
     confusion = torch.tensor(results['confusion_matrix'])
     assert confusion.shape == (3, 3) and confusion.sum() == results['images'] == 24
     assert results['top1'] == pytest.approx(100 * confusion.diag().sum().item() / 24)
@@ -110,6 +159,20 @@ def test_evaluation_sums_match_a_direct_computation():
     assert sums.confusion[targets[0], logits[0].argmax()] >= 1 and sums.confusion.sum(1).tolist() == \
         torch.bincount(targets, minlength=7).tolist()
     assert not model.training
+
+
+def test_flip_tta_averages_the_logits_of_the_image_and_its_mirror():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))  # not mirror-invariant
+    batches = [(torch.randn(n, 3, 4, 4), torch.randint(0, 5, (n,))) for n in (6, 4)]
+    single, tta = validate.evaluation_sums(model, batches, 5, torch.device('cpu'), flip_tta=True)
+    images, targets = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    with torch.no_grad():
+        plain, averaged = model(images), (model(images) + model(images.flip(-1))) / 2
+    assert single.loss_sum == pytest.approx(torch.nn.functional.cross_entropy(plain, targets, reduction='sum').item())
+    assert tta.loss_sum == pytest.approx(torch.nn.functional.cross_entropy(averaged, targets, reduction='sum').item())
+    assert tta.top1_hits == (averaged.argmax(1) == targets).sum().item() and tta.count == 10
+    assert tta.loss_sum != pytest.approx(single.loss_sum)
 
 
 def test_publish_dry_run_loads_back_with_identical_logits(tmp_path):
@@ -158,3 +221,8 @@ def test_attnrefine_trains_on_upscaled_cifar_sized_images(image_folder, tmp_path
     assert history[-1]['train_loss'] < history[0]['train_loss']
     assert history[-1]['eval_top1'] > 34  # 3 classes: above chance
     assert result['model'].a == 0.5 and result['model'].pretrained_cfg['input_size'] == (3, 64, 64)
+
+
+def test_run_report_needs_a_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match='is not a timm_ran.train run: it has no args.json'):
+        run_report.render(str(tmp_path))

@@ -6,7 +6,7 @@ image folder or a tar of class folders, one per split (``train/`` or ``train.tar
 ``torch/cifar10`` and ``torch/cifar100`` read torchvision's CIFAR files from ``--data-dir``.
 """
 import os
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 from timm.data import create_dataset, create_transform, rand_augment_transform
@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
 __all__ = ['resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
-           'build_transform', 'NoisyLabels']
+           'build_transform', 'holdout_split', 'NoisyLabels']
 
 SMALL_IMAGE_MAX = 64  # inputs up to this size train with pad-and-crop (CIFAR style), larger with random resized crops
 
@@ -110,7 +110,26 @@ def build_dataset(
 
 
 def _unwrap(dataset: Dataset) -> Dataset:
-    return dataset.dataset if isinstance(dataset, Subset) else dataset
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return dataset
+
+
+def holdout_split(train_set: Dataset, eval_set: Dataset, count: int, seed: int = 0) -> Tuple[Subset, Subset]:
+    """Hold ``count`` images out of a training split for evaluation (recipe selection without the test set).
+
+    ``train_set`` and ``eval_set`` are two copies of the same split (``build_dataset`` called twice, so
+    they can carry the training and the evaluation transform); a seeded random ``count`` of its images go
+    to the evaluation side and the rest to the training side, disjoint.
+    """
+    if len(train_set) != len(eval_set):
+        raise ValueError(f'holdout_split needs two copies of one split, got {len(train_set)} and {len(eval_set)} images')
+    if not 0 < count < len(train_set):
+        raise ValueError(f'--holdout must be in 1..{len(train_set) - 1} (the training split has {len(train_set)} '
+                         f'images), got {count}')
+    order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))
+    held, rest = order[:count].sort().values.tolist(), order[count:].sort().values.tolist()
+    return Subset(train_set, rest), Subset(eval_set, held)
 
 
 def set_transform(dataset: Dataset, transform) -> None:

@@ -9,16 +9,26 @@ Reproducible and resumable: every epoch draws its data order, augmentation and d
 derived from ``--seed`` and the epoch, checkpoints are written atomically at the end of each epoch, and
 ``--resume`` continues from the last one to the same weights as an uninterrupted run. The per-epoch
 log (``summary.csv`` / ``summary.json``) is rewritten whole at each epoch end, so it never repeats or
-skips an epoch, and ``curves.png`` plots it at the end.
+skips an epoch, ``curves.png`` plots it after every evaluation, and ``segments.json`` records every
+process that trained the run (command, epochs, wall time, hardware).
+
+``--in-memory`` (small images) decodes the data once and augments whole batches in the training process
+(``timm_ran.batch_data``); ``--holdout N`` evaluates on N held-out training images instead of the test
+split, for choosing a recipe; ``--low-res SIZE EPOCHS`` trains the first epochs at a lower resolution.
 """
 import argparse
 import csv
+import io
 import json
 import logging
+import math
 import os
+import platform
 import random
+import shlex
+import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -36,9 +46,10 @@ from tqdm import tqdm
 
 import timm
 
-from .data import NoisyLabels, build_dataset, build_transform, class_names_of, set_transform
+from .batch_data import BatchAugment, TensorBatchLoader, decode_images, transform_images
+from .data import NoisyLabels, build_dataset, build_transform, class_names_of, holdout_split, set_transform
 from .files import atomic_write, atomic_write_text
-from .runtime import tune_cpu_allocator
+from .runtime import tune_cpu_allocator, warn_if_bf16_is_emulated
 from .validate import autocast_context, evaluation_sums
 
 _logger = logging.getLogger('timm_ran.train')
@@ -54,7 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--val-split', default='test')
     group.add_argument('--train-subset', type=int, default=None, help='train on a seeded random subset of N images')
     group.add_argument('--val-subset', type=int, default=None, help='evaluate on a seeded random subset of N images')
+    group.add_argument('--holdout', type=int, default=None, metavar='N',
+                       help='evaluate on a seeded N images held out of the training split, and train on the rest '
+                            '(recipe selection without the test set); replaces --val-split')
     group.add_argument('--workers', '-j', type=int, default=2, help='data loading processes per rank')
+    group.add_argument('--in-memory', action='store_true',
+                       help='decode the data once into memory (on the GPU when training there) and augment whole batches '
+                            'in the training process, no workers (small images: pad-crop, flip, random erasing; '
+                            'see timm_ran.batch_data)')
+    group.add_argument('--low-res', type=int, nargs=2, default=None, metavar=('SIZE', 'EPOCHS'),
+                       help='progressive resizing: train the first EPOCHS epochs on SIZE x SIZE batches '
+                            '(down-sampled after augmentation; needs --in-memory)')
     group.add_argument('--upscale-from', type=int, default=None, metavar='SIZE',
                        help="images are SIZE x SIZE: augment them at that size, then up-sample bicubically to the "
                             "model's input size (e.g. 32 for CIFAR with attnrefine_resnet8)")
@@ -97,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--hflip', type=float, default=0.5)
     group.add_argument('--model-ema', action='store_true')
     group.add_argument('--model-ema-decay', type=float, default=0.9999)
+    group.add_argument('--model-ema-warmup', action='store_true',
+                       help='EMA decay warm-up: min(decay, 1 - (1 + step) ** -3/4), so a short run averages '
+                            'recent weights early instead of its random start (timm ModelEmaV3)')
     group = parser.add_argument_group('run')
     group.add_argument('--amp', action='store_true', help='mixed precision: bf16 autocast on CPU, --amp-dtype on CUDA')
     group.add_argument('--amp-dtype', default='bfloat16', choices=('bfloat16', 'float16'))
@@ -105,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--output', default='output/train', help='folder of the run (checkpoints, logs, curves)')
     group.add_argument('--resume', default='',
                        help="checkpoint to continue from ('auto': --output's last.pth.tar if there is one)")
+    group.add_argument('--eval-interval', type=int, default=1, metavar='N',
+                       help='evaluate every N epochs and after the last one (the other rows of the log hold nan)')
     group.add_argument('--checkpoint-hist', type=int, default=3, help='best checkpoints kept')
     group.add_argument('--no-progress', action='store_true', help='no progress bar')
     group.add_argument('--no-allocator-tuning', dest='tune_allocator', action='store_false',
@@ -148,6 +174,56 @@ def make_loader(dataset, args, env, training: bool) -> DataLoader:
         persistent_workers=False)
 
 
+def build_loaders(args, env, train_set, class_names, num_classes, data_config) -> Tuple[Iterable, Iterable]:
+    """The training and evaluation loaders: ``DataLoader`` s over per-image transforms, or with ``--in-memory``
+    ``TensorBatchLoader`` s over the decoded images (same augmentation, no worker processes)."""
+    eval_transform = build_transform(data_config, False, upscale_from=args.upscale_from)
+    if args.holdout is not None:
+        eval_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset,
+                                 seed=args.seed, class_names=class_names)
+        train_set, eval_set = holdout_split(train_set, eval_set, args.holdout, seed=args.seed)
+        set_transform(eval_set, eval_transform)
+    else:
+        eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, eval_transform,
+                                 subset=args.val_subset, seed=args.seed, class_names=class_names)
+    noisy = NoisyLabels(train_set, args.label_noise, num_classes, seed=args.seed) if args.label_noise > 0 else None
+    if noisy is not None and env['rank'] == 0:
+        _logger.info(f'label noise: {noisy.num_flipped} of {len(noisy)} training labels flipped')
+    if not args.in_memory:
+        set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip, args.upscale_from))
+        return (make_loader(noisy or train_set, args, env, training=True),
+                make_loader(eval_set, args, env, training=False))
+
+    model_size = tuple(data_config['input_size'][-2:])
+    if args.aa or args.upscale_from:
+        raise ValueError('--in-memory augments with pad-crop, flip and random erasing only; '
+                         'it cannot be combined with --aa or --upscale-from')
+    train_data = decode_images(train_set)
+    if tuple(train_data.images.shape[-2:]) != model_size:
+        raise ValueError(f'--in-memory needs training images of the model\'s input size {model_size}, '
+                         f'got {tuple(train_data.images.shape[-2:])}')
+    if noisy is not None:
+        train_data.labels = (train_data.labels + noisy.offsets) % num_classes
+    device = env['device']
+    augment = BatchAugment(data_config['mean'], data_config['std'], hflip=args.hflip, reprob=args.reprob,
+                           device=device)
+    common = dict(batch_size=args.batch_size, rank=env['rank'], world_size=env['world_size'], seed=args.seed,
+                  device=device)
+    return (TensorBatchLoader(train_data, augment=augment, shuffle=True, **common),
+            TensorBatchLoader(transform_images(eval_set, eval_transform), **common))
+
+
+def start_loader_epoch(loader, args, epoch: int) -> None:
+    """Seed a training loader's shuffle (and, in memory, its augmentation and resolution) for ``epoch``."""
+    if isinstance(loader, TensorBatchLoader):
+        loader.set_epoch(epoch)
+        low_res = args.low_res is not None and epoch < args.low_res[1]
+        loader.augment.output_size = (args.low_res[0],) * 2 if low_res else None
+    else:
+        loader.sampler.set_epoch(epoch)
+        loader.generator.manual_seed(args.seed + epoch)
+
+
 def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, scheduler, mixup, loss_scaler,
                     model_ema, updates_per_epoch) -> Dict[str, float]:
     device = env['device']
@@ -183,6 +259,9 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
                 train_img_per_s=images_seen * env['world_size'] / train_time)
 
 
+EVAL_KEYS = ('loss', 'top1', 'top5')
+
+
 def evaluate(model, loader, args, env) -> Dict[str, float]:
     """Loss, top-1 and top-5 accuracy (%) over the whole evaluation set (the sums of all ranks)."""
     device = env['device']
@@ -215,10 +294,11 @@ def read_history(path: str, before_epoch: int) -> List[Dict[str, Any]]:
 
 def write_history(output: str, history: List[Dict[str, Any]]) -> None:
     """Rewrite summary.csv and summary.json whole, atomically."""
-    fields = list(history[0])
-    lines = [','.join(fields)] + [','.join(f'{row[k]:.6g}' if isinstance(row[k], float) else str(row[k])
-                                           for k in fields) for row in history]
-    atomic_write_text(os.path.join(output, 'summary.csv'), '\n'.join(lines) + '\n')
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(history[0]), lineterminator='\n')
+    writer.writeheader()
+    writer.writerows({k: f'{v:.6g}' if isinstance(v, float) else v for k, v in row.items()} for row in history)
+    atomic_write_text(os.path.join(output, 'summary.csv'), table.getvalue())
     atomic_write_text(os.path.join(output, 'summary.json'), json.dumps(history, indent=1) + '\n')
 
 
@@ -231,15 +311,19 @@ def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
     except ImportError:
         _logger.warning('curves.png not drawn: matplotlib is missing (pip install "timm-ran[plot]")')
         return None
-    epochs = [row['epoch'] for row in history]
+    evaluated = [row for row in history if not math.isnan(row['eval_top1'])]  # --eval-interval skips some
+
+    def series(rows, key):
+        return [row['epoch'] for row in rows], [row[key] for row in rows]
+
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [row['train_loss'] for row in history], label='train')
-    ax_loss.plot(epochs, [row['eval_loss'] for row in history], label='eval')
+    ax_loss.plot(*series(history, 'train_loss'), label='train')
+    ax_loss.plot(*series(evaluated, 'eval_loss'), label='eval')
     ax_loss.set(xlabel='epoch', ylabel='cross-entropy', title='loss')
-    ax_acc.plot(epochs, [row['eval_top1'] for row in history], label='top-1')
-    ax_acc.plot(epochs, [row['eval_top5'] for row in history], label='top-5')
+    ax_acc.plot(*series(evaluated, 'eval_top1'), label='top-1')
+    ax_acc.plot(*series(evaluated, 'eval_top5'), label='top-5')
     if 'ema_top1' in history[0]:
-        ax_acc.plot(epochs, [row['ema_top1'] for row in history], label='EMA top-1')
+        ax_acc.plot(*series(evaluated, 'ema_top1'), label='EMA top-1')
     ax_acc.set(xlabel='epoch', ylabel='accuracy (%)', title='evaluation accuracy')
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
@@ -251,7 +335,44 @@ def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
     return path
 
 
+def hardware_description(device: torch.device) -> str:
+    """What trained a segment: the GPU's name, or the CPU's model name, vector capability and threads."""
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    if os.path.exists('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), cpu)
+    return f'{cpu} ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads'
+
+
+class RunSegments:
+    """``segments.json`` of a run: one entry per process that trained it (the first start and every resume),
+    with its exact command, the epochs it trained, its wall time and the hardware and software it ran on.
+    Rewritten atomically after every epoch, so it always matches the checkpoint next to it."""
+
+    def __init__(self, output: str, argv: List[str], start_epoch: int, device: torch.device, world_size: int):
+        self.path = os.path.join(output, 'segments.json')
+        segments = []
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                segments = [s for s in json.load(f) if s['first_epoch'] < start_epoch]  # drop epochs rolled back
+            for segment in segments:
+                segment['last_epoch'] = min(segment['last_epoch'], start_epoch - 1)
+        self.started = time.time()
+        self.segments = segments + [dict(
+            command=shlex.join(['python', '-m', 'timm_ran.train', *argv]), first_epoch=start_epoch,
+            last_epoch=start_epoch - 1, started=time.strftime('%Y-%m-%dT%H:%M:%S%z'), wall_time_s=0.,
+            hardware=hardware_description(device), processes=world_size,
+            software=f'torch {torch.__version__}, timm {timm.__version__}')]
+
+    def epoch_done(self, epoch: int) -> None:
+        self.segments[-1].update(last_epoch=epoch, wall_time_s=round(time.time() - self.started, 1))
+        atomic_write_text(self.path, json.dumps(self.segments, indent=1) + '\n')
+
+
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     env = setup_distributed(args.device)
@@ -259,7 +380,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     is_main = env['rank'] == 0
     if device.type == 'cpu' and args.tune_allocator:
         tune_cpu_allocator()
+    if is_main:
+        warn_if_bf16_is_emulated(device, args.amp)
 
+    if args.eval_interval < 1:
+        raise ValueError(f'--eval-interval must be >= 1, got {args.eval_interval}')
+    if args.low_res is not None and (not args.in_memory or args.low_res[0] < 1 or args.low_res[1] < 0):
+        raise ValueError(f'--low-res SIZE EPOCHS needs --in-memory, SIZE >= 1 and EPOCHS >= 0, got {args.low_res}')
     seed_epoch(args.seed, -1, env['rank'])
     train_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset, seed=args.seed)
     class_names = class_names_of(train_set)
@@ -271,20 +398,15 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
     data_config = resolve_data_config(model=model)
-    set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip, args.upscale_from))
-    if args.label_noise > 0:
-        train_set = NoisyLabels(train_set, args.label_noise, num_classes, seed=args.seed)
-        if is_main:
-            _logger.info(f'label noise: {train_set.num_flipped} of {len(train_set)} training labels flipped')
-    eval_transform = build_transform(data_config, False, upscale_from=args.upscale_from)
-    eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, eval_transform,
-                             subset=args.val_subset, seed=args.seed, class_names=class_names)
+    train_loader, eval_loader = build_loaders(args, env, train_set, class_names, num_classes, data_config)
 
     optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay,
                                     momentum=args.momentum)
     loss_scaler = NativeScaler(device='cuda') if args.amp and device.type == 'cuda' and args.amp_dtype == 'float16' \
         else None
-    model_ema = ModelEmaV3(model, decay=args.model_ema_decay) if args.model_ema else None
+    model_ema = None
+    if args.model_ema:
+        model_ema = ModelEmaV3(model, decay=args.model_ema_decay, use_warmup=args.model_ema_warmup, warmup_power=3 / 4)
 
     os.makedirs(args.output, exist_ok=True)
     resume = args.resume
@@ -299,8 +421,6 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             load_checkpoint(model_ema.module, resume, use_ema=True)
     history = read_history(os.path.join(args.output, 'summary.csv'), start_epoch)
 
-    train_loader = make_loader(train_set, args, env, training=True)
-    eval_loader = make_loader(eval_set, args, env, training=False)
     updates_per_epoch = len(train_loader)
     scheduler, num_epochs = create_scheduler_v2(
         optimizer, sched=args.sched, num_epochs=args.epochs, decay_milestones=args.decay_milestones,
@@ -334,34 +454,39 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         if resume and os.path.dirname(os.path.abspath(resume)) == os.path.abspath(args.output):
             saver.load_state_dict(torch.load(resume, map_location='cpu', weights_only=False).get('saver', {}))
         atomic_write_text(os.path.join(args.output, 'args.json'), json.dumps(vars(args), indent=1) + '\n')
+        segments = RunSegments(args.output, argv, start_epoch, device, env['world_size'])
         _logger.info(f'{args.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, '
-                     f'{len(train_set)} train / {len(eval_set)} eval images, {num_epochs} epochs on {device} '
+                     f'{len(train_loader.dataset)} train / {len(eval_loader.dataset)} eval images, {num_epochs} epochs on {device} '
                      f'x{env["world_size"]}, from epoch {start_epoch}')
 
     for epoch in range(start_epoch, num_epochs):
         seed_epoch(args.seed, epoch, env['rank'])
-        train_loader.sampler.set_epoch(epoch)
-        train_loader.generator.manual_seed(args.seed + epoch)
+        start_loader_epoch(train_loader, args, epoch)
         started = time.time()
         row: Dict[str, Any] = dict(epoch=epoch, lr=optimizer.param_groups[0]['lr'])
         row.update(train_one_epoch(train_model, train_loader, optimizer, train_loss_fn, args, env, epoch, scheduler,
                                    mixup, loss_scaler, model_ema, updates_per_epoch))
-        row.update({f'eval_{k}': v for k, v in evaluate(model, eval_loader, args, env).items()})
-        if model_ema is not None:
-            row.update({f'ema_{k}': v for k, v in evaluate(model_ema.module, eval_loader, args, env).items()})
+        evaluated = (epoch + 1) % args.eval_interval == 0 or epoch + 1 == num_epochs
+        for prefix, net in (('eval', model), ('ema', model_ema.module if model_ema is not None else None)):
+            if net is not None:
+                metrics = evaluate(net, eval_loader, args, env) if evaluated else dict.fromkeys(EVAL_KEYS, math.nan)
+                row.update({f'{prefix}_{k}': v for k, v in metrics.items()})
         row['epoch_time'] = time.time() - started
+        metric = row['eval_top1'] if evaluated else None
         if not args.sched_on_updates:
-            scheduler.step(epoch + 1, row['eval_top1'])
+            scheduler.step(epoch + 1, metric)
         history.append(row)
         if is_main:
             write_history(args.output, history)
-            saver.save_checkpoint(epoch, metric=row['eval_top1'])
-            _logger.info(f"epoch {epoch}: train loss {row['train_loss']:.4f}, eval loss {row['eval_loss']:.4f}, "
-                         f"top-1 {row['eval_top1']:.2f}%, top-5 {row['eval_top5']:.2f}%, {row['epoch_time']:.0f}s "
+            saver.save_checkpoint(epoch, metric=metric)
+            segments.epoch_done(epoch)
+            if evaluated:  # curves.png follows the run, so an interrupted run has its curves too
+                plot_history(args.output, history)
+            scores = (f"eval loss {row['eval_loss']:.4f}, top-1 {row['eval_top1']:.2f}%, top-5 {row['eval_top5']:.2f}%"
+                      if evaluated else 'not evaluated')
+            _logger.info(f"epoch {epoch}: train loss {row['train_loss']:.4f}, {scores}, {row['epoch_time']:.0f}s "
                          f"({row['train_img_per_s']:.0f} train img/s)")
 
-    if is_main and history:
-        plot_history(args.output, history)
     if env['world_size'] > 1:
         dist.destroy_process_group()
     return dict(history=history, model=model)

@@ -8,7 +8,7 @@ import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from .data import build_dataset, build_transform, class_names_of
 from .files import atomic_write_text
 from .predict import add_model_arguments, load_model
+from .runtime import warn_if_bf16_is_emulated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--amp', action='store_true', help='bf16 autocast on CPU, fp16 on CUDA')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument('--tta', action='store_true',
+                        help='also report flip test-time augmentation (logits averaged over the image and its '
+                             'horizontal mirror), next to the single-view figures')
     parser.add_argument('--output', default=None, help='write the results as JSON here')
     return parser
 
@@ -59,37 +63,51 @@ class EvaluationSums:
     def top1_hits(self) -> int:
         return int(self.confusion.diag().sum())
 
+    def add(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        num_classes = self.confusion.shape[0]
+        self.loss_sum += F.cross_entropy(logits, targets, reduction='sum').item()
+        top5 = logits.topk(min(5, num_classes), dim=1).indices
+        self.top5_hits += (top5 == targets[:, None]).any(dim=1).sum().item()
+        self.confusion += torch.bincount(targets.cpu() * num_classes + logits.argmax(1).cpu(),
+                                         minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def _empty_sums(num_classes: int) -> EvaluationSums:
+    return EvaluationSums(0., 0, torch.zeros(num_classes, num_classes, dtype=torch.long), 0.)
+
 
 @torch.no_grad()
 def evaluation_sums(model: torch.nn.Module, loader: Iterable, num_classes: int, device: torch.device,
-                    amp: bool = False, channels_last: bool = False, cuda_dtype: str = 'float16') -> EvaluationSums:
-    """Runs ``model`` in eval mode over ``loader`` and adds up loss, top-5 hits and the confusion matrix."""
+                    amp: bool = False, channels_last: bool = False, cuda_dtype: str = 'float16',
+                    flip_tta: bool = False) -> Union[EvaluationSums, Tuple[EvaluationSums, EvaluationSums]]:
+    """Runs ``model`` in eval mode over ``loader`` and adds up loss, top-5 hits and the confusion matrix.
+
+    ``flip_tta``: also the test-time-augmented figures of the same pass, the logits averaged over the
+    image and its horizontal mirror; returns ``(single_view, flip_tta)`` sums then.
+    """
     model.eval()
-    confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    loss_sum, top5_hits, compute_time = 0., 0, 0.
+    single, averaged = _empty_sums(num_classes), _empty_sums(num_classes)
     for images, targets in loader:
         images, targets = images.to(device), targets.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         started = time.perf_counter()
         with autocast_context(device, amp, cuda_dtype):
-            logits = model(images)
-        logits = logits.float()
+            logits = model(images).float()
+            mirrored = model(images.flip(-1)).float() if flip_tta else None
         if device.type == 'cuda':
             torch.cuda.synchronize()
-        compute_time += time.perf_counter() - started
-        loss_sum += F.cross_entropy(logits, targets, reduction='sum').item()
-        top5 = logits.topk(min(5, num_classes), dim=1).indices
-        top5_hits += (top5 == targets[:, None]).any(dim=1).sum().item()
-        confusion += torch.bincount(targets.cpu() * num_classes + logits.argmax(1).cpu(),
-                                    minlength=num_classes ** 2).reshape(num_classes, num_classes)
-    return EvaluationSums(loss_sum, top5_hits, confusion, compute_time)
+        elapsed = time.perf_counter() - started
+        single.compute_time += elapsed
+        single.add(logits, targets)
+        if flip_tta:
+            averaged.compute_time += elapsed
+            averaged.add((logits + mirrored) / 2, targets)
+    return (single, averaged) if flip_tta else single
 
 
-def run(model: torch.nn.Module, loader: DataLoader, num_classes: int, device: torch.device,
-        amp: bool = False, channels_last: bool = False) -> Dict[str, Any]:
-    """Top-1 / top-5 (%), mean loss, images/s and confusion matrix of ``model`` over ``loader``."""
-    sums = evaluation_sums(model, loader, num_classes, device, amp, channels_last)
+def summarise(sums: EvaluationSums) -> Dict[str, Any]:
+    """Top-1 / top-5 (%), mean loss, images/s and confusion matrix of one evaluation."""
     return dict(
         top1=100. * sums.top1_hits / sums.count,
         top5=100. * sums.top5_hits / sums.count,
@@ -103,6 +121,7 @@ def run(model: torch.nn.Module, loader: DataLoader, num_classes: int, device: to
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = build_parser().parse_args(argv)
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    warn_if_bf16_is_emulated(device, args.amp)
     model = load_model(args).to(device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -122,10 +141,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         weights='pretrained' if args.pretrained else args.checkpoint,
         data=dict(dir=args.data_dir, dataset=args.dataset, split=args.split, subset=args.subset),
         device=str(device), amp=args.amp, input_size=list(data_config['input_size']), class_names=class_names,
-        **run(model, loader, len(class_names), device, args.amp, args.channels_last),
     )
-    print(f"{args.model} on {args.split} ({results['images']} images): top-1 {results['top1']:.2f}%, "
+    sums = evaluation_sums(model, loader, len(class_names), device, args.amp, args.channels_last, flip_tta=args.tta)
+    if args.tta:
+        sums, tta_sums = sums
+        results['flip_tta'] = summarise(tta_sums)
+    results.update(summarise(sums))
+    print(f"{args.model} on {args.split} ({results['images']} images), single view: top-1 {results['top1']:.2f}%, "
           f"top-5 {results['top5']:.2f}%, loss {results['loss']:.4f}, {results['images_per_second']:.0f} images/s")
+    if args.tta:
+        tta = results['flip_tta']
+        print(f"{args.model} on {args.split}, flip TTA (2 views): top-1 {tta['top1']:.2f}%, top-5 {tta['top5']:.2f}%, "
+              f"loss {tta['loss']:.4f}")
     width = max(len(n) for n in class_names)
     print('confusion matrix (rows: true, columns: predicted)')
     for name, row in zip(class_names, results['confusion_matrix']):

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The training run of the shipped CIFAR-10 weights (attention56.cifar10, attention92.cifar10).
+#
+#   scripts/train_cifar10.sh MODEL RUN_DIR [DATA_DIR]
+#
+# Starts the run in RUN_DIR, or continues it from RUN_DIR/last.pth.tar (--resume auto) to the same
+# weights an uninterrupted run reaches: run the same command again after every interruption. Keep
+# RUN_DIR outside the work tree. Every process appends its exact command, epochs, wall time and
+# hardware to RUN_DIR/segments.json (MODEL_CARD.md lists them).
+#
+# The recipe and why: results/recipe/README.md (chosen on 5,000 held-out training images). bf16
+# autocast (--amp) is added only where the CPU has bf16 kernels (AVX-512 or AMX) or on CUDA; on an
+# AVX2-only CPU bf16 is emulated and many times slower than fp32 (results/speed/README.md).
+set -euo pipefail
+if [ $# -lt 2 ]; then
+    echo "usage: $0 MODEL RUN_DIR [DATA_DIR]   (MODEL: attention56 or attention92)" >&2
+    exit 2
+fi
+model=$1
+run_dir=$2
+data_dir=${3:-../shared/data/cifar10-jpeg}
+case $model in
+    attention56|attention92) ;;
+    *) echo "error: MODEL must be attention56 or attention92, got '$model'" >&2; exit 2 ;;
+esac
+
+amp=$(python -c "import torch; from timm_ran.runtime import cpu_has_native_bf16
+print('--amp' if torch.cuda.is_available() or cpu_has_native_bf16() else '')")
+
+exec python -m timm_ran.train --model "$model" --data-dir "$data_dir" \
+    --epochs 200 --batch-size 128 --opt sgd --momentum 0.9 --lr 0.2 --weight-decay 5e-4 \
+    --sched cosine --sched-on-updates --warmup-epochs 2 --warmup-lr 0.02 \
+    --smoothing 0.1 --reprob 0.25 \
+    --channels-last --in-memory --eval-interval 5 --checkpoint-hist 1 --seed 42 --no-progress \
+    $amp --output "$run_dir" --resume auto

@@ -1,0 +1,121 @@
+"""Report on a training run of ``timm_ran.train``, and copy its logs where they can be committed:
+``python -m timm_ran.run_report RUN_DIR [--copy-to results/NAME]``.
+
+Prints Markdown: how far the run is (epochs done of the schedule, the last evaluation), and one row per
+segment of ``segments.json``, i.e. per process that trained it (the first start and every resume), with
+its epochs, wall time, hardware and exact command. ``--copy-to DIR`` also copies the run's logs
+(``summary.csv``, ``summary.json``, ``segments.json``, ``args.json``, ``curves.png``; not the
+checkpoints) into DIR and writes the report there as ``README.md``, so a run that takes many sessions
+keeps its history in the repository.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+from typing import Any, Dict, List, Optional
+
+from .files import atomic_write, atomic_write_text
+
+__all__ = ['RUN_LOGS', 'load_run', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
+
+RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
+
+
+def load_run(run_dir: str) -> Dict[str, Any]:
+    """The run's ``args.json``, ``summary.json`` and ``segments.json`` (empty lists where missing)."""
+    path = os.path.join(run_dir, 'args.json')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'RUN_DIR {run_dir!r} is not a timm_ran.train run: it has no args.json')
+    run = dict(args=_read_json(path))
+    for name in ('summary', 'segments'):
+        file = os.path.join(run_dir, f'{name}.json')
+        run[name] = _read_json(file) if os.path.isfile(file) else []
+    return run
+
+
+def _read_json(path: str) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _hours(seconds: float) -> str:
+    return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min'
+
+
+def segments_table(segments: List[Dict[str, Any]]) -> str:
+    lines = ['| segment | epochs | wall time | hardware | software | command |', '|---:|---|---:|---|---|---|']
+    for number, segment in enumerate(segments, 1):
+        first, last = segment['first_epoch'], segment['last_epoch']
+        epochs = f'{first}-{last} ({last - first + 1})' if last >= first else 'none finished'
+        lines.append(f"| {number} | {epochs} | {_hours(segment['wall_time_s'])} | {segment['hardware']} | "
+                     f"{segment['software']} | `{segment['command']}` |")
+    return '\n'.join(lines)
+
+
+def progress(run: Dict[str, Any]) -> str:
+    """One paragraph: epochs done of the schedule, training time, the last evaluation."""
+    history, total = run['summary'], run['args']['epochs']
+    if not history:
+        return f"No epoch finished yet (schedule: {total} epochs)."
+    done = history[-1]['epoch'] + 1
+    train_time = sum(row['epoch_time'] for row in history)
+    text = (f"{done} of {total} epochs done ({'finished' if done >= total else 'in progress'}); "
+            f"{_hours(train_time)} of training and evaluation (sum of the epochs' times); "
+            f"last training loss {history[-1]['train_loss']:.4f}.")
+    evaluated = [row for row in history if not math.isnan(row.get('eval_top1', math.nan))]
+    if evaluated:
+        row = evaluated[-1]
+        where = f"held-out {run['args']['holdout']} training images" if run['args'].get('holdout') else \
+            f"the {run['args'].get('val_split', 'test')!r} split"
+        text += (f" Last evaluation (epoch {row['epoch']}, on {where}): top-1 {row['eval_top1']:.2f}%, "
+                 f"top-5 {row['eval_top5']:.2f}%")
+        if 'ema_top1' in row:
+            text += f", EMA top-1 {row['ema_top1']:.2f}%"
+        text += '. These are progress figures, never used to pick weights.' if done < total else '.'
+    return text
+
+
+def render(run_dir: str, title: Optional[str] = None) -> str:
+    run = load_run(run_dir)
+    args = run['args']
+    title = title or f"{args['model']}: training run"
+    lines = [f'# {title}', '', progress(run), '']
+    if run['segments']:
+        lines += ['Segments (one per process; each resume continues from the last checkpoint with '
+                  '`--resume auto`):', '', segments_table(run['segments']), '']
+    if os.path.isfile(os.path.join(run_dir, 'curves.png')):
+        lines += ['![loss and accuracy curves](curves.png)', '']
+    lines += ['Files: ' + ', '.join(f'`{name}`' for name in RUN_LOGS if os.path.isfile(os.path.join(run_dir, name)))
+              + ' (the run\'s own logs, copied by `python -m timm_ran.run_report RUN_DIR --copy-to DIR`).', '']
+    return '\n'.join(lines)
+
+
+def copy_logs(run_dir: str, destination: str, title: Optional[str] = None) -> List[str]:
+    """Copy the run's logs into ``destination`` (atomically, file by file) and write its README.md."""
+    report = render(run_dir, title)
+    copied = []
+    for name in RUN_LOGS:
+        source = os.path.join(run_dir, name)
+        if os.path.isfile(source):
+            atomic_write(os.path.join(destination, name), lambda tmp, source=source: shutil.copyfile(source, tmp))
+            copied.append(name)
+    atomic_write_text(os.path.join(destination, 'README.md'), report)
+    return copied
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('run_dir', metavar='RUN_DIR', help='the --output folder of a timm_ran.train run')
+    parser.add_argument('--copy-to', metavar='DIR', default=None, help='copy the logs and the report here')
+    parser.add_argument('--title', default=None, help='heading of the report')
+    args = parser.parse_args(argv)
+    if args.copy_to:
+        copied = copy_logs(args.run_dir, args.copy_to, args.title)
+        print(f"{args.copy_to}: {', '.join(copied)}, README.md")
+    else:
+        print(render(args.run_dir, args.title))
+
+
+if __name__ == '__main__':
+    main()
