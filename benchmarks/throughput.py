@@ -31,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -44,6 +43,7 @@ import timm_ran
 from timm_ran.files import atomic_write_text
 from timm_ran.runtime import tune_cpu_allocator
 from timm_ran.sizes import count_size
+from timm_ran.validate import autocast_context
 
 DEFAULT_MODELS = ('attention56', 'attention92', 'attention56_imagenet', 'attention92_imagenet')
 IMAGENET_BASELINE = 'resnet50'
@@ -84,8 +84,6 @@ def baseline_of(model_name: str) -> str:
     return IMAGENET_BASELINE if size >= 224 else CIFAR_BASELINE
 
 
-def autocast_for(precision: str, device: torch.device):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == 'bf16' else nullcontext()
 
 
 def synchronize(device: torch.device) -> None:
@@ -115,7 +113,7 @@ class Runner:
             self.forward = torch.compile(model, fullgraph=True, options=options)
 
     def step(self) -> None:
-        with autocast_for(self.config.precision, self.device), torch.set_grad_enabled(self.train):
+        with autocast_context(self.device, self.config.precision == 'bf16', 'bfloat16'), torch.set_grad_enabled(self.train):
             logits = self.forward(self.inputs)
             if self.train:
                 loss = F.cross_entropy(logits.float(), self.targets)

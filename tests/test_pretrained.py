@@ -1,5 +1,7 @@
 """The shipped weights: found offline, checked by SHA-256, and as accurate as MODEL_CARD.md says."""
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,7 @@ def test_pretrained_accuracy_on_cifar10_test_subset():
     of those images must score within 3 points of it."""
     assert CIFAR10.is_dir(), f'the CIFAR-10 JPEG copy is expected at {CIFAR10}'
     results = validate.main(['--model', 'attention56', '--pretrained', '--data-dir', str(CIFAR10), '--subset', '1000',
-                             '--workers', '0', '--amp', '--channels-last'])
+                             '--workers', '0', '--channels-last'])
     assert results['top1'] > 84.37
 
 
@@ -80,3 +82,18 @@ def test_export_weights_round_trip(tmp_path):
     assert sums == {'attention56.test.safetensors': pretrained.sha256_of(str(path))}
     exported = load_file(str(path))
     assert all(torch.equal(exported[k], v) for k, v in source.state_dict().items())
+
+
+def test_importing_the_package_reads_the_checksums_once():
+    code = ('import timm_ran.pretrained as p, timm_ran; info = p._parse_checksums.cache_info(); '
+            'print(info.misses, info.hits)')
+    out = subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True).stdout.split()
+    assert out[0] == '1' and int(out[1]) >= 6  # one read, shared by every CIFAR config
+
+
+def test_a_rewritten_checksums_file_is_read_again(tmp_path):
+    sums = tmp_path / pretrained.CHECKSUMS
+    sums.write_text(f"{'a' * 64}  one.safetensors\n")
+    assert pretrained.read_checksums(sums) == {'one.safetensors': 'a' * 64}
+    sums.write_text(f"{'b' * 64}  one.safetensors\n{'c' * 64}  two.safetensors\n")
+    assert pretrained.read_checksums(sums) == {'one.safetensors': 'b' * 64, 'two.safetensors': 'c' * 64}

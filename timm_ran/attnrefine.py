@@ -36,6 +36,7 @@ from timm.models import (
 from timm.models.resnet import BasicBlock, downsample_conv
 from timm.models.vision_transformer import Block, VisionTransformer
 
+from .pretrained import cfg_has_weights
 from .ran import CIFAR10_CLASSES, init_weights
 
 __all__ = ['AttnRefineResNet', 'ViTClsAttention', 'MaskedResidualBlock', 'AttentionBlock', 'MODEL_NAMES',
@@ -302,8 +303,7 @@ def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) ->
     kwargs.setdefault('vit_pretrained', pretrained)
     kwargs.setdefault('input_mean', cfg.mean)
     kwargs.setdefault('input_std', cfg.std)
-    has_weights = any(getattr(cfg, key, None) for key in ('url', 'file', 'state_dict', 'hf_hub_id'))
-    model = build_model_with_cfg(AttnRefineResNet, variant, pretrained and has_weights, **kwargs)
+    model = build_model_with_cfg(AttnRefineResNet, variant, pretrained and cfg_has_weights(cfg), **kwargs)
     vit_size = model.attn_source.vit.patch_embed.img_size  # None for a ViT taking any size
     input_size = (kwargs.get('in_chans', 3), *vit_size) if vit_size else model.pretrained_cfg['input_size']
     if input_size != tuple(model.pretrained_cfg['input_size']):  # built for another size (img_size=...)

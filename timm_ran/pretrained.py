@@ -5,13 +5,14 @@ The safetensors files live in the repository's ``weights/`` folder with their ch
 them offline through the models' ``default_cfgs`` (``file``), and ``hf_hub_id`` names the Hub repository
 the same weights are published to. ``python -m timm_ran.export_weights`` adds weights to the folder.
 """
+import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 __all__ = ['HF_HUB_ORG', 'CHECKSUMS', 'weights_dir', 'bundled_weights', 'bundled_file', 'bundled_results',
-           'sha256_of', 'verify_weights', 'read_checksums']
+           'sha256_of', 'verify_weights', 'read_checksums', 'cfg_has_weights']
 
 HF_HUB_ORG = 'timm-ran'
 CHECKSUMS = 'SHA256SUMS'
@@ -29,11 +30,24 @@ def bundled_weights() -> Dict[str, str]:
 
 
 def read_checksums(path: Path) -> Dict[str, str]:
-    """File name -> SHA-256 from a ``sha256sum``-style file (empty if there is none)."""
+    """File name -> SHA-256 from a ``sha256sum``-style file (empty if there is none). Read once per version
+    of the file (its path, size and modification time), so the model configs built at import share one read."""
+    path = Path(path)
     if not path.is_file():
         return {}
-    entries = (line.split() for line in path.read_text().splitlines() if line.strip())
-    return {file: sha for sha, file in entries}
+    stat = path.stat()
+    return dict(_parse_checksums(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_checksums(path: str, size: int, mtime_ns: int) -> Tuple[Tuple[str, str], ...]:
+    entries = (line.split() for line in Path(path).read_text().splitlines() if line.strip())
+    return tuple((file, sha) for sha, file in entries)
+
+
+def cfg_has_weights(cfg: Any) -> bool:
+    """Whether a timm pretrained config names weights to load (a URL, a file, a state dict or a Hub repo)."""
+    return any(getattr(cfg, key, None) for key in ('url', 'file', 'state_dict', 'hf_hub_id'))
 
 
 def bundled_file(name: str) -> Optional[str]:

@@ -51,7 +51,7 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
-from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, verify_weights
+from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, verify_weights
 
 __all__ = [
     'ResidualAttentionNet', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
@@ -773,7 +773,7 @@ def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
     cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay'))
     if cfg.file:
         verify_weights(cfg.file)
-    if any(getattr(cfg, key, None) for key in ('url', 'file', 'state_dict', 'hf_hub_id')):
+    if cfg_has_weights(cfg):
         return
     name = f'{variant}.{cfg.tag}' if cfg.tag else variant
     raise RuntimeError(
