@@ -138,19 +138,15 @@ class TensorBatchLoader:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         if shuffle and augment is None:
             raise ValueError('a training loader (shuffle=True) needs an augment')
-        self.data = ImageTensors(data.images.to(device), data.labels.to(device))
+        self.dataset = ImageTensors(data.images.to(device), data.labels.to(device))
         self.batch_size, self.augment, self.shuffle = batch_size, augment, shuffle
         self.rank, self.world_size, self.seed, self.epoch = rank, world_size, seed, 0
-
-    @property
-    def dataset(self) -> ImageTensors:
-        return self.data
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def _indices(self) -> torch.Tensor:
-        count = len(self.data)
+        count = len(self.dataset)
         if not self.shuffle:
             return torch.arange(self.rank, count, self.world_size)
         order = torch.randperm(count, generator=torch.Generator().manual_seed(self.seed + self.epoch))
@@ -160,7 +156,7 @@ class TensorBatchLoader:
 
     def __len__(self) -> int:
         if self.shuffle:
-            return -(-len(self.data) // self.world_size) // self.batch_size
+            return -(-len(self.dataset) // self.world_size) // self.batch_size
         return -(-len(self._indices()) // self.batch_size)
 
     def __iter__(self) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
@@ -168,6 +164,6 @@ class TensorBatchLoader:
         generator = torch.Generator().manual_seed(self.seed + 1_000_003 * (self.epoch + 1) + 7919 * self.rank)
         stop = len(self) * self.batch_size
         for start in range(0, stop, self.batch_size):
-            batch = indices[start:start + self.batch_size].to(self.data.labels.device)
-            images, labels = self.data.images[batch], self.data.labels[batch]
+            batch = indices[start:start + self.batch_size].to(self.dataset.labels.device)
+            images, labels = self.dataset.images[batch], self.dataset.labels[batch]
             yield (self.augment(images, generator) if self.augment is not None else images), labels

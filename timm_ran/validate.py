@@ -72,6 +72,16 @@ class EvaluationSums:
                                          minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
+def _forward(model: torch.nn.Module, images: torch.Tensor, device: torch.device, amp: bool,
+             cuda_dtype: str) -> torch.Tensor:
+    """fp32 logits of one batch; on CUDA waits for the GPU, so the time measured around it is the compute."""
+    with autocast_context(device, amp, cuda_dtype):
+        logits = model(images).float()
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    return logits
+
+
 def _empty_sums(num_classes: int) -> EvaluationSums:
     return EvaluationSums(0., 0, torch.zeros(num_classes, num_classes, dtype=torch.long), 0.)
 
@@ -92,16 +102,12 @@ def evaluation_sums(model: torch.nn.Module, loader: Iterable, num_classes: int, 
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         started = time.perf_counter()
-        with autocast_context(device, amp, cuda_dtype):
-            logits = model(images).float()
-            mirrored = model(images.flip(-1)).float() if flip_tta else None
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        elapsed = time.perf_counter() - started
-        single.compute_time += elapsed
+        logits = _forward(model, images, device, amp, cuda_dtype)
+        single.compute_time += time.perf_counter() - started
         single.add(logits, targets)
         if flip_tta:
-            averaged.compute_time += elapsed
+            mirrored = _forward(model, images.flip(-1), device, amp, cuda_dtype)
+            averaged.compute_time += time.perf_counter() - started  # both views
             averaged.add((logits + mirrored) / 2, targets)
     return (single, averaged) if flip_tta else single
 
