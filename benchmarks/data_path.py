@@ -28,7 +28,7 @@ from timm_ran.batch_data import BatchAugment, TensorBatchLoader, decode_images
 from timm_ran.data import build_dataset, build_transform
 from timm_ran.files import atomic_write_text
 from timm_ran.runtime import tune_cpu_allocator
-from timm_ran.validate import autocast_context
+from timm_ran.runtime import autocast_context
 
 
 def build_parser() -> argparse.ArgumentParser:

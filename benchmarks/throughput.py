@@ -43,7 +43,7 @@ import timm_ran
 from timm_ran.files import atomic_write_text
 from timm_ran.runtime import tune_cpu_allocator
 from timm_ran.sizes import count_size
-from timm_ran.validate import autocast_context
+from timm_ran.runtime import autocast_context
 
 DEFAULT_MODELS = ('attention56', 'attention92', 'attention56_imagenet', 'attention92_imagenet')
 IMAGENET_BASELINE = 'resnet50'

@@ -17,14 +17,6 @@ def test_torchscript(model_name):
         torch.testing.assert_close(scripted(x), model(x))
 
 
-def test_torch_compile_fullgraph():
-    model = timm.create_model('attention56').eval()
-    compiled = torch.compile(model, fullgraph=True)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-5)
-
-
 @pytest.mark.parametrize('model_name', ['attention56', 'attention56_imagenet'])
 def test_fx_feature_extraction(model_name):
     model = timm.create_model(model_name).eval()

@@ -11,9 +11,9 @@ from conftest import small_input_size
 from timm.models.resnetv2 import PreActBottleneck
 
 import timm_ran
-from timm_ran.ran import (
-    AttentionModule, MaskLevel, PreActUnit, SoftMaskBranch, _upsample_bilinear_op, add_into, upsample_like)
 from timm_ran import runtime
+from timm_ran.layers import _upsample_bilinear_op, add_into, upsample_like
+from timm_ran.ran import AttentionModule, MaskLevel, PreActUnit, SoftMaskBranch
 from timm_ran.runtime import tune_cpu_allocator
 
 
@@ -205,7 +205,8 @@ def test_compiled_training_step_equals_eager():
 
 
 def test_inductor_with_freezing_equals_eager():
-    """Inductor's freezing (eval-mode BatchNorm folded into the convolutions) keeps the outputs."""
+    """The one inductor test (inductor compiles for minutes on 2 cores): one graph for the whole network,
+    with freezing (eval-mode BatchNorm folded into the convolutions), gives the eager outputs."""
     from torch._inductor import config as inductor_config
     model = timm.create_model('attention56').eval()
     x = torch.randn(2, 3, 32, 32)

@@ -144,9 +144,18 @@ def test_grad_checkpointing_changes_nothing(model_name):
     torch.testing.assert_close(grads[0][1], grads[1][1])
 
 
-@pytest.mark.parametrize('model_name', ['attention56', 'attention92_imagenet'])
+# attnrefine_resnet8 with a 2-block ViT at 32x32 input (the default DINO ViT-S/8 takes 224x224)
+SMALL_ATTNREFINE = dict(vit_model='vit_tiny_patch16_224', img_size=32, vit_kwargs=dict(depth=2, patch_size=8))
+
+
+def _create(model_name: str, **kwargs) -> nn.Module:
+    extra = SMALL_ATTNREFINE if model_name in timm_ran.ATTNREFINE_MODEL_NAMES else {}
+    return timm.create_model(model_name, **extra, **kwargs)
+
+
+@pytest.mark.parametrize('model_name', ['attention56', 'attention92_imagenet', 'attnrefine_resnet8'])
 def test_group_matcher_covers_all_parameters(model_name):
-    model = timm.create_model(model_name)
+    model = _create(model_name, device='meta')
     for coarse in (False, True):
         groups = group_parameters(model, model.group_matcher(coarse=coarse))
         grouped = [n for names in groups.values() for n in names]
@@ -180,12 +189,16 @@ def test_drop_path_rate_rises_over_the_trunk():
     _assert_stochastic_in_training_only(model, torch.randn(2, 3, 32, 32))
 
 
-@pytest.mark.parametrize('model_name', ['attention56', 'attention56_imagenet'])
+@pytest.mark.parametrize('model_name', ['attention56', 'attention56_imagenet', 'attnrefine_resnet8'])
 def test_device_and_dtype_arguments(model_name):
+    """Built on the meta device (no memory, no init cost) in bf16; a new classifier keeps both."""
     model = timm.create_model(model_name, device='meta', dtype=torch.bfloat16)
     tensors = list(model.parameters()) + list(model.buffers())
     assert all(t.device.type == 'meta' for t in tensors)
     assert all(t.dtype == torch.bfloat16 for t in model.parameters())
+    model.reset_classifier(7)
+    fc = model.get_classifier()
+    assert fc.out_features == 7 and fc.weight.device.type == 'meta' and fc.weight.dtype == torch.bfloat16
 
 
 def test_bfloat16_channels_last_forward_matches_fp32():

@@ -31,3 +31,11 @@ def test_vision_transformer_pos_embed_adds_the_class_token():
     attn = vit.blocks[0].attn
     for name in ('qkv', 'num_heads', 'head_dim', 'q_norm', 'k_norm', 'scale'):
         assert hasattr(attn, name), f'timm Attention.{name} is gone'
+
+
+def test_init_distributed_device_so_describes_a_single_process(monkeypatch):
+    from timm.utils.distributed import init_distributed_device_so  # train.py: process group and device
+    monkeypatch.delenv('WORLD_SIZE', raising=False)
+    monkeypatch.delenv('SLURM_NTASKS', raising=False)
+    info = init_distributed_device_so(device='cpu')
+    assert info == dict(device='cpu', global_rank=0, local_rank=0, world_size=1, distributed=False)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import timm
-from timm_ran import publish, run_report, train, validate
+from timm_ran import evaluation, publish, run_report, train, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,12 +105,24 @@ def test_in_memory_options_are_checked(image_folder, tmp_path, extra, message):
 
 
 def test_torchrun_two_processes_gloo(image_folder, tmp_path):
-    command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29531',
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
                '-m', 'timm_ran.train', *_train_args(image_folder, tmp_path, '--epochs', '1')]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert 'on cpu x2' in done.stderr + done.stdout
     assert _epochs(tmp_path) == [0]
+
+
+def test_resume_from_a_file_that_is_not_a_training_checkpoint_fails_clearly(image_folder, tmp_path):
+    weights_only = tmp_path / 'weights.pth'
+    torch.save(timm.create_model('attention56', num_classes=3).state_dict(), weights_only)
+    with pytest.raises(ValueError, match=r"--resume '.*weights.pth' is not a checkpoint written by timm_ran.train: "
+                                         r"it needs 'state_dict', 'optimizer' and 'epoch'"):
+        train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '1', '--resume', str(weights_only)))
+    not_torch = tmp_path / 'notes.txt'
+    not_torch.write_text('not a checkpoint')
+    with pytest.raises(ValueError, match='is not a checkpoint written by timm_ran.train'):
+        train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '1', '--resume', str(not_torch)))
 
 
 def test_fine_tune_pretrained_with_a_new_head(image_folder, tmp_path):
@@ -148,7 +160,7 @@ def test_evaluation_sums_match_a_direct_computation():
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 7)
     batches = [(torch.randn(n, 4), torch.randint(0, 7, (n,))) for n in (5, 8, 3)]
-    sums = validate.evaluation_sums(model, batches, 7, torch.device('cpu'))
+    sums = evaluation.evaluation_sums(model, batches, 7, torch.device('cpu'))
     features, targets = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
     with torch.no_grad():
         logits = model(features)
@@ -165,7 +177,7 @@ def test_flip_tta_averages_the_logits_of_the_image_and_its_mirror():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))  # not mirror-invariant
     batches = [(torch.randn(n, 3, 4, 4), torch.randint(0, 5, (n,))) for n in (6, 4)]
-    single, tta = validate.evaluation_sums(model, batches, 5, torch.device('cpu'), flip_tta=True)
+    single, tta = evaluation.evaluation_sums(model, batches, 5, torch.device('cpu'), flip_tta=True)
     images, targets = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
     with torch.no_grad():
         plain, averaged = model(images), (model(images) + model(images.flip(-1))) / 2

@@ -24,12 +24,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import ClassifierHead, ConvNormAct
+from timm.layers import ClassifierHead, ConvNormAct, get_device_dtype
 from timm.layers.attention import Attention
 from timm.models import (
     build_model_with_cfg,
     create_model,
     generate_default_cfgs,
+    named_apply,
     register_model,
     resolve_pretrained_cfg,
 )
@@ -58,7 +59,8 @@ class ViTClsAttention(nn.Module):
     (``input_mean`` / ``input_std``) and are re-normalised to the ViT's own mean and std.
     """
 
-    def __init__(self, vit: VisionTransformer, input_mean: Sequence[float], input_std: Sequence[float]):
+    def __init__(self, vit: VisionTransformer, input_mean: Sequence[float], input_std: Sequence[float],
+                 device=None):
         super().__init__()
         if not isinstance(vit, VisionTransformer) or vit.cls_token is None:
             raise ValueError(
@@ -74,8 +76,8 @@ class ViTClsAttention(nn.Module):
         vit_std = torch.tensor(vit.pretrained_cfg.get('std', IMAGENET_DEFAULT_STD))
         in_mean, in_std = torch.tensor(input_mean), torch.tensor(input_std)
         # vit_input = (x * in_std + in_mean - vit_mean) / vit_std = x * scale + shift
-        self.register_buffer('scale', (in_std / vit_std).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer('shift', ((in_mean - vit_mean) / vit_std).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('scale', (in_std / vit_std).view(1, -1, 1, 1).to(device), persistent=False)
+        self.register_buffer('shift', ((in_mean - vit_mean) / vit_std).view(1, -1, 1, 1).to(device), persistent=False)
 
     def train(self, mode: bool = True) -> 'ViTClsAttention':
         super().train(mode)
@@ -110,9 +112,9 @@ class ViTClsAttention(nn.Module):
         return (heads - low) / (high - low).clamp_min(1e-12)
 
 
-def patchify_stem(in_chs: int, out_chs: int) -> ConvNormAct:
+def patchify_stem(in_chs: int, out_chs: int, device=None, dtype=None) -> ConvNormAct:
     """4x4 convolution with stride 4, BN, ReLU: a ViT-like patch stem that down-samples by 4 (Sec. 3.3, Fig. 1)."""
-    return ConvNormAct(in_chs, out_chs, kernel_size=4, stride=4, padding=0)
+    return ConvNormAct(in_chs, out_chs, kernel_size=4, stride=4, padding=0, device=device, dtype=dtype)
 
 
 class AttentionBlock(nn.Module):
@@ -123,10 +125,11 @@ class AttentionBlock(nn.Module):
     with a sigmoid where the classification block has its final ReLU.
     """
 
-    def __init__(self, in_chs: int, out_chs: int, stride: int = 1):
+    def __init__(self, in_chs: int, out_chs: int, stride: int = 1, device=None, dtype=None):
+        dd = {'device': device, 'dtype': dtype}
         super().__init__()
-        self.conv1 = ConvNormAct(in_chs, out_chs, kernel_size=3, stride=stride)
-        self.conv2 = ConvNormAct(out_chs, out_chs, kernel_size=3, apply_act=False)
+        self.conv1 = ConvNormAct(in_chs, out_chs, kernel_size=3, stride=stride, **dd)
+        self.conv2 = ConvNormAct(out_chs, out_chs, kernel_size=3, apply_act=False, **dd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.conv2(self.conv1(x)))
@@ -181,6 +184,8 @@ class AttnRefineResNet(nn.Module):
             img_size: Optional[int] = None,
             global_pool: str = 'avg',
             drop_rate: float = 0.,
+            device=None,
+            dtype=None,
     ):
         """
         Args:
@@ -195,7 +200,9 @@ class AttnRefineResNet(nn.Module):
             input_mean, input_std: the normalisation of ``x``, converted to the ViT's own.
             img_size: input size the ViT is built for (its position embeddings resampled from the
                 pretrained grid when it differs); default the ViT's own (224).
+            device, dtype: where and in which dtype the parameters are created (``'meta'``: no memory).
         """
+        dd = {'device': device, 'dtype': dtype}
         super().__init__()
         if len(channels) != len(strides):
             raise ValueError(f'channels and strides need one entry per block, got {channels} and {strides}')
@@ -209,31 +216,31 @@ class AttnRefineResNet(nn.Module):
         if img_size is not None:
             vit_kwargs.setdefault('img_size', img_size)
         try:
-            vit = create_model(vit_model, pretrained=vit_pretrained, num_classes=0, **vit_kwargs)
+            vit = create_model(vit_model, pretrained=vit_pretrained, num_classes=0, **dd, **vit_kwargs)
         except TypeError as error:  # e.g. a CNN given img_size
             raise ValueError(f'vit_model {vit_model!r} could not be built with {sorted(vit_kwargs)} ({error}); it must '
                              f'name a timm VisionTransformer (vit_*, deit_*)') from error
-        self.attn_source = ViTClsAttention(vit, input_mean, input_std)
+        self.attn_source = ViTClsAttention(vit, input_mean, input_std, device=device)
 
-        self.stem = patchify_stem(in_chans, stem_chs)
-        self.attn_stem = patchify_stem(1, stem_chs)
+        self.stem = patchify_stem(in_chans, stem_chs, **dd)
+        self.attn_stem = patchify_stem(1, stem_chs, **dd)
         blocks, attn_blocks, self.feature_info = [], [], [dict(num_chs=stem_chs, reduction=4, module='stem')]
         in_chs, reduction = stem_chs, 4
         for i, (chs, stride) in enumerate(zip(channels, strides)):
             downsample = None
             if stride != 1 or chs != in_chs:
-                downsample = downsample_conv(in_chs, chs, kernel_size=1, stride=stride)
-            blocks.append(MaskedResidualBlock(in_chs, chs, stride=stride, downsample=downsample))
-            attn_blocks.append(AttentionBlock(in_chs, chs, stride=stride))
+                downsample = downsample_conv(in_chs, chs, kernel_size=1, stride=stride, **dd)
+            blocks.append(MaskedResidualBlock(in_chs, chs, stride=stride, downsample=downsample, **dd))
+            attn_blocks.append(AttentionBlock(in_chs, chs, stride=stride, **dd))
             in_chs, reduction = chs, reduction * stride
             self.feature_info.append(dict(num_chs=chs, reduction=reduction, module=f'blocks.{i}'))
         self.blocks = nn.ModuleList(blocks)
         self.attn_blocks = nn.ModuleList(attn_blocks)
         self.num_features = self.head_hidden_size = in_chs
-        self.head = ClassifierHead(in_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate)
-        for name, module in self.named_modules():  # He (Kaiming) normal convolutions, Sec. 5.1
-            if not name.startswith('attn_source'):  # the ViT keeps its own (pretrained) weights
-                init_weights(module)
+        self.head = ClassifierHead(in_chs, num_classes, pool_type=global_pool, drop_rate=drop_rate, **dd)
+        # He (Kaiming) normal convolutions (Sec. 5.1) in both trained branches; the ViT keeps its own weights
+        for name in ('stem', 'attn_stem', 'blocks', 'attn_blocks', 'head'):
+            named_apply(init_weights, getattr(self, name), name)
 
     @property
     def a(self) -> float:
@@ -247,7 +254,17 @@ class AttnRefineResNet(nn.Module):
 
     @torch.jit.ignore
     def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
-        return dict(stem=r'^(attn_)?stem', blocks=r'^(attn_)?blocks\.(\d+)')
+        """Block ``i`` of both branches forms one group (they compute one masked residual together); the
+        fine matcher splits each block into its first and second conv layers and the shortcut. The frozen
+        ViT matches no pattern, so it falls into the last group with the classifier, as timm places
+        unmatched layers; it takes no part in training."""
+        if coarse:
+            return dict(stem=r'^(?:attn_)?stem', blocks=r'^(?:attn_)?blocks\.(\d+)')
+        return dict(stem=r'^(?:attn_)?stem', blocks=[
+            (r'^(?:attn_)?blocks\.(\d+)\.(?:conv1|bn1)', (0,)),
+            (r'^(?:attn_)?blocks\.(\d+)\.(?:conv2|bn2)', (1,)),
+            (r'^blocks\.(\d+)\.downsample', (2,)),
+        ])
 
     @torch.jit.ignore
     def get_classifier(self) -> nn.Module:
@@ -255,7 +272,7 @@ class AttnRefineResNet(nn.Module):
 
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
         self.num_classes = num_classes
-        self.head.reset(num_classes, global_pool)
+        self.head.reset(num_classes, global_pool, **get_device_dtype(self.head))
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """The ViT's aggregated [CLS] attention map for ``x``: ``(B, 1, h, w)`` in [0, 1] on the patch grid."""

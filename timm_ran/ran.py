@@ -21,6 +21,7 @@ Three basic units are available (paper Sec. 4.2): the pre-activation bottleneck 
 Mappings, 2016; the default), the post-activation ResNeXt bottleneck of the official AttentionNeXt-56
 prototxt, and a pre-activation Inception-ResNet unit.
 """
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -38,7 +39,6 @@ from timm.layers import (
     get_device_dtype,
     get_norm_act_layer,
     make_divisible,
-    register_notrace_function,
 )
 from timm.models import (
     build_model_with_cfg,
@@ -51,10 +51,11 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
+from .layers import add_into, max_pool_3x3_s2, upsample_like
 from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, verify_weights
 
 __all__ = [
-    'ResidualAttentionNet', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
+    'ResidualAttentionNet', 'AttentionModuleCfg', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
     'PreActInceptionResUnit', 'PreActUnit',
     'BLOCK_TYPES', 'MASK_ACTS', 'STEM_TYPES', 'MODEL_NAMES',
 ]
@@ -71,87 +72,6 @@ STEM_TYPES = ('imagenet', 'cifar')
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, choices))}")
-
-
-def _like_input_format(x: torch.Tensor) -> torch.memory_format:
-    """channels_last when ``x`` is (as ``F.interpolate`` keeps it), else contiguous."""
-    channels_last = x.dim() == 4 and x.size(1) > 1 and x.stride(1) == 1
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
-@torch.library.custom_op('timm_ran::upsample_bilinear_ac', mutates_args=())
-def _upsample_bilinear_op(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """ATen's bilinear up-sampling (align_corners=True) as one opaque op for ``torch.compile`` on CPU.
-
-    Inductor otherwise decomposes it into gathers whose backward is a scatter-add, which made compiled
-    CPU training of the RAN models 15-21% slower than eager (``benchmarks/throughput.py``); as an
-    opaque op, forward and backward run ATen's vectorised kernels.
-    """
-    out = F.interpolate(x, size=(height, width), mode='bilinear', align_corners=True)
-    return out.contiguous(memory_format=_like_input_format(x))
-
-
-@_upsample_bilinear_op.register_fake
-def _(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    return x.new_empty((x.size(0), x.size(1), height, width)).contiguous(memory_format=_like_input_format(x))
-
-
-@torch.library.custom_op('timm_ran::upsample_bilinear_ac_backward', mutates_args=())
-def _upsample_bilinear_backward_op(grad: torch.Tensor, in_height: int, in_width: int) -> torch.Tensor:
-    n, c, height, width = grad.shape
-    grad_in = torch.ops.aten.upsample_bilinear2d_backward(grad, [height, width], [n, c, in_height, in_width], True)
-    return grad_in.contiguous(memory_format=_like_input_format(grad))
-
-
-@_upsample_bilinear_backward_op.register_fake
-def _(grad: torch.Tensor, in_height: int, in_width: int) -> torch.Tensor:
-    shape = (grad.size(0), grad.size(1), in_height, in_width)
-    return grad.new_empty(shape).contiguous(memory_format=_like_input_format(grad))
-
-
-def _upsample_setup_context(ctx, inputs, output) -> None:
-    ctx.in_size = inputs[0].shape[-2:]
-
-
-def _upsample_backward(ctx, grad: torch.Tensor):
-    return _upsample_bilinear_backward_op(grad, ctx.in_size[0], ctx.in_size[1]), None, None
-
-
-_upsample_bilinear_op.register_autograd(_upsample_backward, setup_context=_upsample_setup_context)
-
-
-@register_notrace_function  # a leaf for FX tracing: the output size is read from another tensor
-def upsample_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Bilinear up-sampling of ``x`` to the exact spatial size of ``ref``.
-
-    ``align_corners=True`` reproduces the ``Interp`` layer of the official Caffe models. Targeting the
-    size of the matching down-path tensor, not a fixed factor of 2, lets any input size work. Under
-    ``torch.compile`` on CPU (not under ``torch.export``) the same computation runs as one opaque op,
-    ``_upsample_bilinear_op``.
-    """
-    if not torch.jit.is_scripting():
-        if torch.compiler.is_compiling() and not torch.compiler.is_exporting() and x.device.type == 'cpu':
-            return _upsample_bilinear_op(x, ref.shape[-2], ref.shape[-1])
-    return F.interpolate(x, size=ref.shape[-2:], mode='bilinear', align_corners=True)
-
-
-@register_notrace_function  # a leaf for FX tracing: it branches on the dtypes
-def add_into(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``x + y``, written into ``x`` (a fresh intermediate) when that keeps the result's dtype.
-
-    Spares a full-size allocation; under autocast a wider ``y`` still promotes the sum, as ``x + y`` does.
-    """
-    return x.add_(y) if torch.promote_types(x.dtype, y.dtype) == x.dtype else x + y
-
-
-def max_pool_3x3_s2() -> nn.MaxPool2d:
-    """The 3x3 / stride 2 max-pooling of the ImageNet stem and of the mask branch (paper Sec. 3.3).
-
-    The Caffe models pool without padding and round the output size up; padding 1 with the output size
-    rounded down gives the same sizes for even inputs and keeps every window inside the input for odd
-    and tiny ones (a 1x1 map stays 1x1).
-    """
-    return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
 
 class PreActInceptionResUnit(nn.Module):
@@ -380,6 +300,37 @@ class SoftMaskBranch(nn.Module):
         return self.act(self.head(x))
 
 
+@dataclass(frozen=True)
+class AttentionModuleCfg:
+    """The settings shared by every attention module of a network (paper Sec. 3 and 4.1).
+
+    Args:
+        p: residual units before the trunk/mask split and again after the merge.
+        t: residual units of the trunk branch.
+        r: residual units between adjacent max-pooling layers of the soft mask branch.
+        attention_residual: ``H = (1 + M) * T`` (attention residual learning, Sec. 3.2) if True,
+            ``H = M * T`` (naive attention learning) if False.
+        mask_act: the mask activation of Sec. 3.3, one of ``MASK_ACTS``.
+    """
+    p: int = 1
+    t: int = 2
+    r: int = 1
+    attention_residual: bool = True
+    mask_act: str = 'mixed'
+
+    def __post_init__(self):
+        for name in ('p', 't', 'r'):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f'{name} must be an integer >= 0; got {value!r}')
+        _check_choice('mask_act', self.mask_act, MASK_ACTS)
+
+    @property
+    def depth(self) -> int:
+        """Residual units on a module's trunk path: ``p`` before, ``t`` in the trunk, ``p`` after."""
+        return 2 * self.p + self.t
+
+
 class AttentionModule(nn.Module):
     """Attention module (paper Sec. 3, Fig. 2): ``p`` units, split into a trunk of ``t`` units and a
     soft mask branch, merge ``H = (1 + M) * T`` (ARL) or ``H = M * T`` (NAL), ``p`` units.
@@ -393,22 +344,19 @@ class AttentionModule(nn.Module):
             chs: int,
             units: UnitFactory,
             mask_pools: int,
-            p: int = 1,
-            t: int = 2,
-            r: int = 1,
-            attention_residual: bool = True,
-            mask_act: str = 'mixed',
+            cfg: AttentionModuleCfg = AttentionModuleCfg(),
             norm_layer: Callable = BatchNormAct2d,
             drop_path_rates: Optional[Sequence[float]] = None,
             device=None,
             dtype=None,
     ):
         super().__init__()
-        rates = [0.] * (2 * p + t) if drop_path_rates is None else list(drop_path_rates)
-        self.attention_residual = attention_residual
+        p, t = cfg.p, cfg.t
+        rates = [0.] * cfg.depth if drop_path_rates is None else list(drop_path_rates)
+        self.attention_residual = cfg.attention_residual
         self.pre = units.stack(chs, p, rates[:p])
         self.trunk = units.stack(chs, t, rates[p:p + t])
-        self.mask = SoftMaskBranch(chs, mask_pools, r, mask_act, units, norm_layer, device=device, dtype=dtype)
+        self.mask = SoftMaskBranch(chs, mask_pools, cfg.r, cfg.mask_act, units, norm_layer, device=device, dtype=dtype)
         self.post = units.stack(chs, p, rates[p + t:])
 
     def forward_with_mask(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -442,21 +390,25 @@ class RanStage(nn.Module):
             stride: int,
             num_units: int,
             num_modules: int,
+            mask_pools: int,
             units: UnitFactory,
-            module_kwargs: Dict[str, Any],
+            module_cfg: AttentionModuleCfg,
+            norm_layer: Callable,
             drop_path_rates: Sequence[float],
+            device=None,
+            dtype=None,
     ):
         super().__init__()
         self.grad_checkpointing = False
-        module_depth = 2 * module_kwargs['p'] + module_kwargs['t']
         blocks: List[nn.Module] = [
             units(in_chs if i == 0 else out_chs, out_chs, stride if i == 0 else 1, drop_path_rates[i])
             for i in range(num_units)
         ]
         for i in range(num_modules):
-            start = num_units + i * module_depth
+            start = num_units + i * module_cfg.depth
             blocks.append(AttentionModule(
-                out_chs, units, drop_path_rates=drop_path_rates[start:start + module_depth], **module_kwargs))
+                out_chs, units, mask_pools, module_cfg, norm_layer,
+                drop_path_rates=drop_path_rates[start:start + module_cfg.depth], device=device, dtype=dtype))
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -578,10 +530,7 @@ class ResidualAttentionNet(nn.Module):
         num_stages = _check_layout(
             channels=channels, unit_depths=unit_depths, module_depths=module_depths, mask_pools=mask_pools,
             strides=strides)
-        for name, value in (('p', p), ('t', t), ('r', r)):
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f'{name} must be an integer >= 0; got {value!r}')
-        _check_choice('mask_act', mask_act, MASK_ACTS)
+        module_cfg = AttentionModuleCfg(p, t, r, attention_residual, mask_act)
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.drop_rate = drop_rate
@@ -595,19 +544,16 @@ class ResidualAttentionNet(nn.Module):
         self.stem_feat_idx = [n for n, _ in self.stem.named_children()].index(stem_feat)
         self.feature_info = [dict(num_chs=stem_chs, reduction=stem_reduction, module=f'stem.{stem_feat}')]
 
-        trunk_depths = [u + m * (2 * p + t) for u, m in zip(unit_depths, module_depths)]
+        trunk_depths = [u + m * module_cfg.depth for u, m in zip(unit_depths, module_depths)]
         dprs = calculate_drop_path_rates(drop_path_rate, sum(trunk_depths))
         curr_stride = 4 if stem_type == 'imagenet' else 1
         prev_chs = stem_chs
         self.stages = nn.Sequential()
         for i in range(num_stages):
             curr_stride *= strides[i]
-            module_kwargs = dict(
-                mask_pools=mask_pools[i], p=p, t=t, r=r, attention_residual=attention_residual,
-                mask_act=mask_act, norm_layer=norm_layer, **dd)
             self.stages.add_module(str(i), RanStage(
-                prev_chs, channels[i], strides[i], unit_depths[i], module_depths[i], units, module_kwargs,
-                dprs[sum(trunk_depths[:i]):sum(trunk_depths[:i + 1])]))
+                prev_chs, channels[i], strides[i], unit_depths[i], module_depths[i], mask_pools[i], units,
+                module_cfg, norm_layer, dprs[sum(trunk_depths[:i]):sum(trunk_depths[:i + 1])], **dd))
             prev_chs = channels[i]
             self.feature_info.append(dict(num_chs=prev_chs, reduction=curr_stride, module=f'stages.{i}'))
 

@@ -1,6 +1,7 @@
 """Process-level settings that make CPU training and inference faster without changing any result.
 
-Also: a warning when bf16 autocast is asked for on a CPU that can only emulate it.
+Also: the autocast context every tool uses, and a warning when bf16 autocast is asked for on a CPU that can
+only emulate it.
 
 PyTorch's CPU tensors come from the C library's ``malloc``. glibc serves blocks above its mmap threshold
 (128 KiB at start, adjusted on the fly up to 32 MiB) with fresh ``mmap`` calls and returns them to the
@@ -12,6 +13,7 @@ instead, as tcmalloc or jemalloc would.
 import ctypes
 import ctypes.util
 import logging
+from contextlib import nullcontext
 
 import torch
 
@@ -57,3 +59,10 @@ def warn_if_bf16_is_emulated(device, amp: bool) -> bool:
     _logger.warning(f'--amp: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16 kernels; '
                     'bf16 autocast runs many times slower than fp32 here, leave out --amp')
     return True
+
+
+def autocast_context(device: torch.device, amp: bool, cuda_dtype: str = 'float16'):
+    """Mixed precision when ``amp``: bf16 autocast on CPU (AMX), ``cuda_dtype`` (float16 / bfloat16) on CUDA."""
+    if not amp:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else getattr(torch, cuda_dtype))

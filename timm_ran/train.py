@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import platform
 import random
 import shlex
@@ -36,10 +37,11 @@ import torch.distributed as dist
 import torch.nn as nn
 from timm.data import Mixup, resolve_data_config
 from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
-from timm.models import load_checkpoint, resume_checkpoint
+from timm.models import clean_state_dict
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
-from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, unwrap_model
+from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, reduce_tensor, unwrap_model
+from timm.utils.distributed import init_distributed_device_so
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
@@ -49,8 +51,8 @@ import timm
 from .batch_data import BatchAugment, TensorBatchLoader, decode_images, transform_images
 from .data import NoisyLabels, build_dataset, build_transform, class_names_of, holdout_split, set_transform
 from .files import atomic_write, atomic_write_text
-from .runtime import tune_cpu_allocator, warn_if_bf16_is_emulated
-from .validate import autocast_context, evaluation_sums
+from .evaluation import evaluation_sums
+from .runtime import autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
 
 _logger = logging.getLogger('timm_ran.train')
 
@@ -148,16 +150,34 @@ def seed_epoch(seed: int, epoch: int, rank: int) -> None:
 
 
 def setup_distributed(device_arg: Optional[str]) -> Dict[str, Any]:
-    """Process group from torchrun's environment (NCCL on CUDA, gloo on CPU), or a single process."""
-    use_cuda = torch.cuda.is_available() if device_arg is None else device_arg.startswith('cuda')
-    world_size = int(os.environ.get('WORLD_SIZE', 1))
-    rank, local_rank = int(os.environ.get('RANK', 0)), int(os.environ.get('LOCAL_RANK', 0))
-    if world_size > 1:
-        dist.init_process_group(backend='nccl' if use_cuda else 'gloo')
-    device = torch.device(f'cuda:{local_rank}' if use_cuda else 'cpu')
-    if use_cuda:
-        torch.cuda.set_device(device)
-    return dict(world_size=world_size, rank=rank, device=device)
+    """Process group from torchrun's (or SLURM's) environment, NCCL on CUDA and gloo on CPU, or a single
+    process: timm's ``init_distributed_device_so``, which also gives each rank its own GPU."""
+    device = device_arg or ('cuda' if torch.cuda.is_available() else 'cpu')
+    info = init_distributed_device_so(device=device)
+    return dict(world_size=info['world_size'], rank=info['global_rank'], device=torch.device(info['device']))
+
+
+def load_resume_checkpoint(path: str, model: nn.Module, optimizer, loss_scaler, model_ema) -> Tuple[int, Dict]:
+    """Restores model, optimizer, loss scaler and EMA from a checkpoint of this script, read once; returns the
+    epoch to start from and the state of the checkpoint saver (its history of kept files)."""
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):  # the run's arguments are stored too
+            checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        raise ValueError(f"--resume {path!r} is not a checkpoint written by timm_ran.train ({error})") from error
+    if not isinstance(checkpoint, dict) or not {'state_dict', 'optimizer', 'epoch'} <= set(checkpoint):
+        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise ValueError(f"--resume {path!r} is not a checkpoint written by timm_ran.train: it needs 'state_dict', "
+                         f"'optimizer' and 'epoch'; found {found}")
+    model.load_state_dict(clean_state_dict(checkpoint['state_dict']))
+    optimizer.load_state_dict(checkpoint['optimizer'])
+    if loss_scaler is not None and loss_scaler.state_dict_key in checkpoint:
+        loss_scaler.load_state_dict(checkpoint[loss_scaler.state_dict_key])
+    if model_ema is not None:  # a run that kept no EMA yet starts it from the weights
+        model_ema.module.load_state_dict(clean_state_dict(checkpoint.get('state_dict_ema') or checkpoint['state_dict']))
+    # timm's checkpoints since version 2 store the epoch just finished
+    start_epoch = checkpoint['epoch'] + 1 if checkpoint.get('version', 1) > 1 else checkpoint['epoch']
+    return start_epoch, checkpoint.get('saver', {})
 
 
 def make_loader(dataset, args, env, training: bool) -> DataLoader:
@@ -269,7 +289,7 @@ def evaluate(model, loader, args, env) -> Dict[str, float]:
     totals = torch.tensor([sums.loss_sum, sums.top1_hits, sums.top5_hits, sums.count], dtype=torch.float64,
                           device=device)
     if env['world_size'] > 1:
-        dist.all_reduce(totals)
+        dist.all_reduce(totals)  # sums, not means: every image counts once whatever its rank's share
     loss_sum, hits1, hits5, count = totals.tolist()
     return dict(loss=loss_sum / count, top1=100 * hits1 / count, top5=100 * hits5 / count)
 
@@ -277,9 +297,7 @@ def evaluate(model, loader, args, env) -> Dict[str, float]:
 def _mean_across_ranks(value: float, env) -> float:
     if env['world_size'] == 1:
         return value
-    tensor = torch.tensor([value], dtype=torch.float64, device=env['device'])
-    dist.all_reduce(tensor)
-    return tensor.item() / env['world_size']
+    return reduce_tensor(torch.tensor([value], dtype=torch.float64, device=env['device']), env['world_size']).item()
 
 
 def read_history(path: str, before_epoch: int) -> List[Dict[str, Any]]:
@@ -413,12 +431,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if resume == 'auto':  # continue the run in --output if it has a checkpoint, else start it
         last = os.path.join(args.output, 'last.pth.tar')
         resume = last if os.path.exists(last) else ''
-    start_epoch = 0
+    start_epoch, saver_state = 0, {}
     if resume:
-        start_epoch = resume_checkpoint(model, resume, optimizer=optimizer, loss_scaler=loss_scaler,
-                                        log_info=is_main)
-        if model_ema is not None:
-            load_checkpoint(model_ema.module, resume, use_ema=True)
+        start_epoch, saver_state = load_resume_checkpoint(resume, model, optimizer, loss_scaler, model_ema)
     history = read_history(os.path.join(args.output, 'summary.csv'), start_epoch)
 
     updates_per_epoch = len(train_loader)
@@ -452,7 +467,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         saver = CheckpointSaver(model, optimizer, args=args, model_ema=model_ema, amp_scaler=loss_scaler,
                                 checkpoint_dir=args.output, recovery_dir=args.output, max_history=args.checkpoint_hist)
         if resume and os.path.dirname(os.path.abspath(resume)) == os.path.abspath(args.output):
-            saver.load_state_dict(torch.load(resume, map_location='cpu', weights_only=False).get('saver', {}))
+            saver.load_state_dict(saver_state)
         atomic_write_text(os.path.join(args.output, 'args.json'), json.dumps(vars(args), indent=1) + '\n')
         segments = RunSegments(args.output, argv, start_epoch, device, env['world_size'])
         _logger.info(f'{args.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, '

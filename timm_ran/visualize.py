@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .files import atomic_write
-from .predict import add_model_arguments, class_names, eval_transform, load_image, load_model
+from .cli import add_model_arguments, class_names, eval_transform, load_image, load_model
 
 
 def _pyplot():
