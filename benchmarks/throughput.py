@@ -40,10 +40,10 @@ import torch
 import torch.nn.functional as F
 
 import timm_ran
+from timm_ran.cli import progress_bar
 from timm_ran.files import atomic_write_text
-from timm_ran.runtime import tune_cpu_allocator
+from timm_ran.runtime import autocast_context, tune_cpu_allocator
 from timm_ran.sizes import count_size
-from timm_ran.runtime import autocast_context
 
 DEFAULT_MODELS = ('attention56', 'attention92', 'attention56_imagenet', 'attention92_imagenet')
 IMAGENET_BASELINE = 'resnet50'
@@ -174,7 +174,8 @@ def measure_config(args: argparse.Namespace, config: Config, device: torch.devic
         print(f'  {name}: built and warmed up in {time.perf_counter() - start:.1f} s', flush=True)
     runs: Dict[str, List[float]] = {name: [] for name in names}
     peaks: Dict[str, Optional[float]] = {name: None for name in names}
-    for _ in range(args.repeats):
+    for _ in progress_bar(range(args.repeats), f'{config.precision} {config.mode} {config.phase}',
+                          enabled=not args.no_progress):
         for name, runner in runners.items():
             if device.type == 'cuda':
                 torch.cuda.reset_peak_memory_stats(device)
@@ -268,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--warmup', type=int, default=2, help='untimed steps per model and configuration')
     parser.add_argument('--iters', type=int, default=3, help='steps per timed round')
     parser.add_argument('--repeats', type=int, default=5, help='timed rounds (the median is kept)')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bar over the rounds (there is none unless stderr is a terminal)')
     parser.add_argument('--no-channels-last', dest='channels_last', action='store_false')
     parser.add_argument('--no-freeze', dest='freeze', action='store_false',
                         help='compile inference without inductor freezing (BatchNorm folding)')

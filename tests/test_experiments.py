@@ -70,13 +70,13 @@ def test_a_run_with_other_settings_is_not_reused(image_folder, tmp_path):
     out = tmp_path / 'ablations'
     experiments.main(['ablation', '--what', 'mask-structure', '--models', 'attention56', '--output', str(out),
                       *_budget(image_folder)])
-    with pytest.raises(RuntimeError, match=r'holds a run with other settings \(lr\)'):
+    with pytest.raises(ValueError, match=r'holds a run with other settings \(lr\)'):
         experiments.main(['ablation', '--what', 'mask-structure', '--models', 'attention56', '--output', str(out),
                           *_budget(image_folder), '--lr', '0.01'])
 
 
 def test_the_ablation_sets_the_model_itself(tmp_path):
-    with pytest.raises(SystemExit, match='--model and the run folders are set by the ablation'):
+    with pytest.raises(ValueError, match='--model and the run folders are set by the ablation'):
         experiments.main(['ablation', '--what', 'mask-type', '--model', 'attention92', '--data-dir', str(tmp_path)])
 
 

@@ -97,3 +97,31 @@ def test_a_rewritten_checksums_file_is_read_again(tmp_path):
     assert pretrained.read_checksums(sums) == {'one.safetensors': 'a' * 64}
     sums.write_text(f"{'b' * 64}  one.safetensors\n{'c' * 64}  two.safetensors\n")
     assert pretrained.read_checksums(sums) == {'one.safetensors': 'b' * 64, 'two.safetensors': 'c' * 64}
+
+
+def test_a_file_that_cannot_be_loaded_is_named_and_described(tmp_path):
+    """pretrained_cfg_overlay=dict(file=...) with a photo, a truncated checkpoint, a checkpoint of another
+    network, a whole pickled model: our message (which file, what it looks like, what was expected)."""
+    from PIL import Image
+    Image.new('RGB', (8, 8)).save(tmp_path / 'photo.jpg')
+    torch.save(timm.create_model('attention56').state_dict(), tmp_path / 'a56.pth')
+    data = (tmp_path / 'a56.pth').read_bytes()
+    (tmp_path / 'truncated.pth').write_bytes(data[:len(data) // 3])
+    torch.save(timm.create_model('resnet18'), tmp_path / 'whole_model.pth')
+    cases = [
+        ('photo.jpg', dict(), r'photo.jpg cannot be loaded: it looks like a JPEG image of \d+ bytes; expected a '
+                              r'state dict or training checkpoint'),
+        ('truncated.pth', dict(), 'truncated.pth cannot be loaded: it looks like a damaged or truncated PyTorch'),
+        ('whole_model.pth', dict(), r'a pickle of Python objects \(timm.models.resnet.ResNet\)'),
+        # another number of classes: timm then loads without strict key checks, which would load nothing
+        ('a56.pth', dict(num_classes=5), r'a56.pth is not a checkpoint of attention92: 522 of the 1161 tensors'),
+    ]
+    for name, kwargs, message in cases:
+        model_name = 'attention92' if name == 'a56.pth' else 'attention56'
+        with pytest.raises(ValueError, match=message):
+            timm.create_model(model_name, pretrained=True, pretrained_cfg_overlay=dict(file=str(tmp_path / name)),
+                              **kwargs)
+    # the right architecture with a new head and one input channel still loads
+    model = timm.create_model('attention56', pretrained=True, num_classes=3, in_chans=1,
+                              pretrained_cfg_overlay=dict(file=str(tmp_path / 'a56.pth')))
+    assert model.num_classes == 3 and model.stem.conv.in_channels == 1

@@ -121,7 +121,8 @@ def test_resume_from_a_file_that_is_not_a_training_checkpoint_fails_clearly(imag
         train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '1', '--resume', str(weights_only)))
     not_torch = tmp_path / 'notes.txt'
     not_torch.write_text('not a checkpoint')
-    with pytest.raises(ValueError, match='is not a checkpoint written by timm_ran.train'):
+    with pytest.raises(ValueError, match=r"notes.txt cannot be loaded: it looks like a text file of 16 bytes starting "
+                                         r"'not a checkpoint'"):
         train.main(_train_args(image_folder, tmp_path / 'run', '--epochs', '1', '--resume', str(not_torch)))
 
 
@@ -201,7 +202,7 @@ def test_publish_dry_run_loads_back_with_identical_logits(tmp_path):
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(loaded(x), source(x))
-    with pytest.raises(FileExistsError, match='exists already'):
+    with pytest.raises(ValueError, match='exists already: choose a new folder'):
         publish.main(['--model', 'attention56', '--repo-id', 'someone/x', '--checkpoint', str(checkpoint),
                       '--dry-run', str(folder)])
 

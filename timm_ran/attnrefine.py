@@ -18,6 +18,7 @@ Two branches run side by side (Sec. 3, Figs. 1-3)::
 
 With ``a = 0`` the classification branch is a plain ResNet-8 and the attention branch is skipped.
 """
+import inspect
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
@@ -37,6 +38,7 @@ from timm.models import (
 from timm.models.resnet import BasicBlock, downsample_conv
 from timm.models.vision_transformer import Block, VisionTransformer
 
+from .checkpoints import check_weights_file
 from .pretrained import cfg_has_weights
 from .ran import CIFAR10_CLASSES, init_weights
 
@@ -309,6 +311,9 @@ class AttnRefineResNet(nn.Module):
         return self.forward_head(self.forward_features(x, attn_map))
 
 
+_ARCH_ARGS = frozenset(inspect.signature(AttnRefineResNet.__init__).parameters) - {'self', 'device', 'dtype'}
+
+
 def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) -> AttnRefineResNet:
     """``pretrained`` passes through to the ViT (``vit_pretrained`` overrides it); the two trained
     branches load weights only when the config names a file (``pretrained_cfg_overlay=dict(file=...)``):
@@ -320,6 +325,11 @@ def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) ->
     kwargs.setdefault('vit_pretrained', pretrained)
     kwargs.setdefault('input_mean', cfg.mean)
     kwargs.setdefault('input_std', cfg.std)
+    if pretrained and cfg.file:  # a user's file: does it hold this architecture?
+        arch_kwargs = {k: v for k, v in kwargs.items() if k in _ARCH_ARGS and k not in ('in_chans', 'vit_pretrained')}
+        reference = AttnRefineResNet(**arch_kwargs, device='meta')
+        ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
+        check_weights_file(cfg.file, reference, variant, ignore)
     model = build_model_with_cfg(AttnRefineResNet, variant, pretrained and cfg_has_weights(cfg), **kwargs)
     vit_size = model.attn_source.vit.patch_embed.img_size  # None for a ViT taking any size
     input_size = (kwargs.get('in_chans', 3), *vit_size) if vit_size else model.pretrained_cfg['input_size']

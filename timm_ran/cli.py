@@ -1,16 +1,92 @@
-"""What the command-line tools share: the model options (``--model``, ``--pretrained`` or
-``--checkpoint``), loading the model they name, and reading the user's images.
+"""What the command-line tools share: their argument parser and entry point, which turn a user's mistake
+into one ``error:`` line with exit status 2 (argparse's convention); progress bars on a terminal; the model
+options (``--model``, ``--pretrained`` or ``--checkpoint``) and loading the model they name; reading the
+user's images.
 """
 import argparse
+import difflib
+import fnmatch
+import sys
 from pathlib import Path
-from typing import List
+from typing import Any, Callable, Iterable, List, NoReturn, Optional
 
 import torch
 from PIL import Image, UnidentifiedImageError
 from timm.data import create_transform, resolve_data_config
-from timm.models import load_checkpoint
+from tqdm import tqdm
 
 import timm
+
+from .checkpoints import load_weights
+from .errors import InputError, MissingPathError
+
+__all__ = ['ToolParser', 'run_tool', 'progress_bar', 'int_at_least', 'float_in', 'check_model_name',
+           'add_model_arguments', 'load_model', 'load_image', 'eval_transform', 'class_names']
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (``error: ...``, exit status 2) like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f'error: {message} (see {self.prog} --help)\n')
+
+
+def run_tool(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]] = None) -> None:
+    """A tool's entry point: runs ``main``; a user's mistake (``InputError``) ends as ``error: MESSAGE`` on
+    stderr with exit status 2, while any other exception, a bug, keeps its traceback."""
+    try:
+        main(argv)
+    except InputError as error:
+        print(f'error: {error}', file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def progress_bar(iterable: Iterable, desc: str, enabled: bool = True, **kwargs: Any) -> tqdm:
+    """A tqdm bar over ``iterable`` when ``enabled`` and stderr is a terminal; otherwise a silent pass-through
+    (a log gets the tools' own per-epoch or per-configuration lines, not bar redraws). Either way the result
+    takes ``set_postfix``."""
+    return tqdm(iterable, desc=desc, disable=not enabled or not sys.stderr.isatty(), leave=False, **kwargs)
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'must be an integer >= {low}; got {text!r}') from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f'must be an integer >= {low}; got {value}')
+        return value
+    parse.__name__ = f'integer >= {low}'
+    return parse
+
+
+def float_in(low: float, high: float = float('inf')) -> Callable[[str], float]:
+    """An argparse ``type``: a number in [``low``, ``high``]."""
+    bounds = f'in [{low}, {high}]' if high != float('inf') else f'>= {low}'
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'must be a number {bounds}; got {text!r}') from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f'must be a number {bounds}; got {value}')
+        return value
+    parse.__name__ = f'number {bounds}'
+    return parse
+
+
+def check_model_name(name: str) -> None:
+    """Raise ``InputError`` for a model timm does not know, suggesting the closest registered names."""
+    if name.startswith(('hf-hub:', 'hf_hub:', 'local-dir:')) or timm.is_model(name.split('.')[0]):
+        return
+    known = timm.list_models()
+    close = difflib.get_close_matches(name.split('.')[0], known, n=5, cutoff=0.6)
+    close += [n for n in fnmatch.filter(known, f'*{name.split(".")[0]}*') if n not in close][:5 - len(close)]
+    hint = f"; did you mean {', '.join(close)}?" if close else "; timm.list_models('attention*') lists ours"
+    raise InputError(f'--model {name!r} is not a registered model{hint}')
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,26 +96,29 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     weights.add_argument('--pretrained', action='store_true', help="the model's shipped weights")
     weights.add_argument('--checkpoint', help='a training checkpoint or state dict (.pth.tar, .pth, .safetensors)')
     parser.add_argument('--use-ema', action='store_true', help="the checkpoint's EMA weights")
-    parser.add_argument('--num-classes', type=int, default=None, help="classifier outputs of --checkpoint")
+    parser.add_argument('--num-classes', type=int_at_least(1), default=None,
+                        help='classifier outputs of --checkpoint')
 
 
 def load_model(args: argparse.Namespace) -> torch.nn.Module:
+    """The model ``args`` name (``add_model_arguments``), in eval mode."""
+    check_model_name(args.model)
     kwargs = {} if args.num_classes is None else dict(num_classes=args.num_classes)
     model = timm.create_model(args.model, pretrained=args.pretrained, **kwargs)
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
+        load_weights(model, args.checkpoint, use_ema=args.use_ema, model_name=args.model)
     return model.eval()
 
 
 def load_image(path: str) -> Image.Image:
     """An RGB image, or a clear error naming the file that is missing or not an image."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f'{path}: no such file')
+        raise MissingPathError(f'{path}: no such file')
     try:
         with Image.open(path) as image:
             return image.convert('RGB')
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f'{path} is not an image PIL can read ({error})') from None
+        raise InputError(f'{path} is not an image PIL can read ({error})') from None
 
 
 def eval_transform(model: torch.nn.Module):

@@ -14,6 +14,8 @@ from timm.data.random_erasing import RandomErasing
 from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
+from .errors import InputError, MissingPathError
+
 __all__ = ['resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
            'build_transform', 'holdout_split', 'NoisyLabels']
 
@@ -24,14 +26,14 @@ def resolve_split(root: str, split: str) -> str:
     """The folder or tar holding ``split`` under ``root``: ``root/split``, ``root/split.tar``, or
     ``root`` itself when it is already a split (a class-folder tree or a tar)."""
     if not os.path.exists(root):
-        raise FileNotFoundError(f'--data-dir {root!r} does not exist')
+        raise MissingPathError(f'--data-dir {root!r} does not exist')
     for candidate in (os.path.join(root, split), os.path.join(root, f'{split}.tar')):
         if os.path.exists(candidate):
             return candidate
     if os.path.isfile(root) and root.endswith('.tar'):
         return root
     entries = sorted(os.listdir(root)) if os.path.isdir(root) else []
-    raise FileNotFoundError(
+    raise MissingPathError(
         f'no split {split!r} in --data-dir {root!r}: expected {split}/ or {split}.tar; found {entries[:10]}')
 
 
@@ -125,7 +127,7 @@ def holdout_split(train_set: Dataset, eval_set: Dataset, count: int, seed: int =
     if len(train_set) != len(eval_set):
         raise ValueError(f'holdout_split needs two copies of one split, got {len(train_set)} and {len(eval_set)} images')
     if not 0 < count < len(train_set):
-        raise ValueError(f'--holdout must be in 1..{len(train_set) - 1} (the training split has {len(train_set)} '
+        raise InputError(f'--holdout must be in 1..{len(train_set) - 1} (the training split has {len(train_set)} '
                          f'images), got {count}')
     order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))
     held, rest = order[:count].sort().values.tolist(), order[count:].sort().values.tolist()

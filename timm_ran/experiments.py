@@ -31,6 +31,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from . import train
+from .cli import ToolParser, run_tool
+from .errors import InputError
 from .files import atomic_write_text
 
 __all__ = ['Variant', 'ABLATIONS', 'plan', 'run_ablation', 'render_markdown', 'main']
@@ -156,24 +158,24 @@ def plan(what: str, models: Optional[Sequence[str]] = None, noise_levels: Sequen
     ``vit_pretrained`` (timm's download); a randomly initialised ViT would give meaningless maps.
     """
     if what not in ABLATIONS:
-        raise ValueError(f"--what must be one of {', '.join(ABLATIONS)}, got {what!r}")
+        raise InputError(f"--what must be one of {', '.join(ABLATIONS)}, got {what!r}")
     ablation = ABLATIONS[what]
     models = list(models or ablation.models)
     unknown = [m for m in models if m not in ablation.models]
     if unknown:
-        raise ValueError(f"--models for {what} must be among {', '.join(ablation.models)}, got {unknown}")
+        raise InputError(f"--models for {what} must be among {', '.join(ablation.models)}, got {unknown}")
     if what == 'noisy-labels' and not noise_levels:
-        raise ValueError('--noise-levels needs at least one level')
+        raise InputError('--noise-levels needs at least one level')
     if what == 'mask-strength':
         if not a_values or not all(0 <= a <= 1 for a in a_values):
-            raise ValueError(f'--a-values must be mask strengths in [0, 1], got {list(a_values)}')
+            raise InputError(f'--a-values must be mask strengths in [0, 1], got {list(a_values)}')
         if any(a > 0 for a in a_values) and not (vit_weights or vit_pretrained):
-            raise ValueError(
+            raise InputError(
                 'mask-strength with a > 0 needs the trained ViT: --vit-weights FILE (e.g. timm\'s '
                 'vit_small_patch8_224.dino weights) or --vit-pretrained (download through timm); '
                 '--a-values 0 trains the plain ResNet-8 alone')
         if vit_weights and not os.path.isfile(vit_weights):
-            raise ValueError(f'--vit-weights {vit_weights!r} is not a file')
+            raise InputError(f'--vit-weights {vit_weights!r} is not a file')
     options = dict(noise_levels=noise_levels, a_values=a_values, vit_weights=vit_weights)
     rows = ablation.rows(models, options)
     if what == 'noisy-labels':  # one group per noise level: ResNet-164 first, then Attention-92
@@ -204,7 +206,7 @@ def train_variant(variant: Variant, common: Sequence[str], run_dir: str) -> Dict
         found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **_read_json(args_path))
         differ = sorted(k for k in wanted if found.get(k) != wanted[k])
         if differ:
-            raise RuntimeError(
+            raise InputError(
                 f'{run_dir} holds a run with other settings ({", ".join(differ)}); pass another --output or '
                 f'remove it')
     history = _read_json(summary_path) if os.path.exists(summary_path) else []
@@ -316,8 +318,8 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='python -m timm_ran.experiments', description=__doc__.split('\n')[0],
-                                     allow_abbrev=False)
+    parser = ToolParser(prog='python -m timm_ran.experiments', description=__doc__.split('\n')[0],
+                        allow_abbrev=False)
     commands = parser.add_subparsers(dest='command', required=True)
     ablation = commands.add_parser(
         'ablation', help='train the paired variants of one ablation and write its table', allow_abbrev=False,
@@ -342,16 +344,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, train_argv = build_parser().parse_known_args(argv)
     if '--model' in train_argv or '--output' in train_argv:
-        raise SystemExit('--model and the run folders are set by the ablation: use --models and --output')
+        raise InputError('--model and the run folders are set by the ablation: use --models and --output')
     command = 'python -m timm_ran.experiments ' + ' '.join(argv)
     options = dict(noise_levels=args.noise_levels, a_values=args.a_values, vit_weights=args.vit_weights,
                    vit_pretrained=args.vit_pretrained)
-    try:
-        plan(args.what, args.models, **options)
-    except ValueError as error:
-        raise SystemExit(str(error))
+    plan(args.what, args.models, **options)  # a bad choice fails before any training
     return run_ablation(args.what, train_argv, args.output, args.models, command, **options)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

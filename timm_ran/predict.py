@@ -3,14 +3,14 @@
 Each image (any size or format PIL reads) is prepared with the model's own pretrained data config
 (resize, crop, normalisation) and the top-k classes are printed with their probabilities.
 """
-import argparse
 import json
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from PIL import Image
 
-from .cli import add_model_arguments, class_names, eval_transform, load_image, load_model
+from .cli import (
+    ToolParser, add_model_arguments, class_names, eval_transform, int_at_least, load_image, load_model, run_tool)
 from .files import atomic_write_text
 
 
@@ -28,14 +28,12 @@ def predict(model: torch.nn.Module, images: List[Tuple[str, Image.Image]], topk:
 
 
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.predict', description=__doc__.split('\n')[0])
     add_model_arguments(parser)
     parser.add_argument('images', nargs='+', metavar='IMAGE')
-    parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--topk', type=int_at_least(1), default=5)
     parser.add_argument('--output', default=None, help='also write the results as JSON here')
     args = parser.parse_args(argv)
-    if args.topk < 1:
-        parser.error(f'--topk must be >= 1; got {args.topk}')
     images = [(path, load_image(path)) for path in args.images]  # a bad file fails before any work
     results = predict(load_model(args), images, args.topk)
     for result in results:
@@ -48,4 +46,4 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

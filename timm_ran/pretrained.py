@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 __all__ = ['HF_HUB_ORG', 'CHECKSUMS', 'weights_dir', 'bundled_weights', 'bundled_file', 'bundled_results',
-           'sha256_of', 'verify_weights', 'read_checksums', 'cfg_has_weights']
+           'sha256_of', 'verify_weights', 'read_checksums', 'cfg_has_weights', 'is_bundled']
 
 HF_HUB_ORG = 'timm-ran'
 CHECKSUMS = 'SHA256SUMS'
@@ -70,12 +70,18 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
+def is_bundled(path: str) -> bool:
+    """Whether ``path`` names one of the shipped weights files (rather than a user's own file)."""
+    path = Path(path)
+    return path.parent == weights_dir() and path.name in bundled_weights()
+
+
 def verify_weights(path: str) -> None:
     """Raise a clear error when a shipped weights file is missing, truncated or altered."""
-    path = Path(path)
-    expected = bundled_weights().get(path.name) if path.parent == weights_dir() else None
-    if expected is None:
+    if not is_bundled(path):
         return  # not one of ours: a user's own file
+    path = Path(path)
+    expected = bundled_weights()[path.name]
     if not path.is_file():
         raise FileNotFoundError(f'the shipped weights file {path} is missing: reinstall timm-ran')
     actual = sha256_of(str(path))

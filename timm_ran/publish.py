@@ -7,7 +7,6 @@ timm's ``save_for_hf`` / ``push_to_hf_hub``. ``--dry-run DIR`` writes the folder
 uploading; ``timm.create_model('local-dir:DIR')`` (after ``import timm_ran``) loads it back.
 """
 import argparse
-import json
 import os
 import shutil
 import tempfile
@@ -15,11 +14,15 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
-from timm.models import load_checkpoint, push_to_hf_hub, save_for_hf
+from timm.models import push_to_hf_hub, save_for_hf
 from timm.models._hub import generate_readme
 
 import timm
 
+from .checkpoints import load_weights
+from .cli import ToolParser, check_model_name, run_tool
+from .errors import InputError
+from .export_weights import read_validate_results
 from .sizes import PAPER_SIZES, count_size
 
 CITATION = """@inproceedings{wang2017residual,
@@ -32,7 +35,7 @@ CITATION = """@inproceedings{wang2017residual,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.publish', description=__doc__.split('\n')[0])
     parser.add_argument('--model', required=True, help='registered model (with an optional .tag)')
     parser.add_argument('--repo-id', required=True, help='Hub repository, ORG/NAME')
     parser.add_argument('--checkpoint', default=None, help='publish these weights instead of the shipped ones')
@@ -87,7 +90,7 @@ def model_card(model: torch.nn.Module, model_name: str, results: Optional[Dict[s
 def write_folder(model: torch.nn.Module, directory: str, card: Dict[str, Any], repo_id: str) -> None:
     """config.json, model.safetensors and README.md in ``directory``, created whole or not at all."""
     if os.path.exists(directory):
-        raise FileExistsError(f'--dry-run {directory!r} exists already: choose a new folder')
+        raise InputError(f'--dry-run {directory!r} exists already: choose a new folder')
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix='.publish-')
@@ -103,14 +106,14 @@ def write_folder(model: torch.nn.Module, directory: str, card: Dict[str, Any], r
 
 def main(argv: Optional[List[str]] = None) -> Optional[str]:
     args = build_parser().parse_args(argv)
+    check_model_name(args.model)
+    if '/' not in args.repo_id:
+        raise InputError(f"--repo-id must be 'ORG/NAME' (a Hugging Face Hub repository); got {args.repo_id!r}")
+    results = read_validate_results(args.results) if args.results else None
     model = timm.create_model(args.model, pretrained=args.checkpoint is None)
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
+        load_weights(model, args.checkpoint, use_ema=args.use_ema, model_name=args.model)
     model.eval()
-    results = None
-    if args.results:
-        with open(args.results) as f:
-            results = json.load(f)
     card = model_card(model, args.model, results)
     if args.dry_run:
         write_folder(model, args.dry_run, card, args.repo_id)
@@ -124,4 +127,4 @@ def main(argv: Optional[List[str]] = None) -> Optional[str]:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -21,6 +21,7 @@ Three basic units are available (paper Sec. 4.2): the pre-activation bottleneck 
 Mappings, 2016; the default), the post-activation ResNeXt bottleneck of the official AttentionNeXt-56
 prototxt, and a pre-activation Inception-ResNet unit.
 """
+import inspect
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -51,8 +52,10 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
+from .checkpoints import check_weights_file
+from .errors import NoWeightsError
 from .layers import add_into, max_pool_3x3_s2, upsample_like
-from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, verify_weights
+from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, is_bundled, verify_weights
 
 __all__ = [
     'ResidualAttentionNet', 'AttentionModuleCfg', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
@@ -715,16 +718,26 @@ def init_weights(module: nn.Module, name: str = '', zero_init_last: bool = False
 
 def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
     """Fail clearly when ``pretrained=True`` asks for weights that do not exist (rather than letting a
-    randomly initialised model through), or when a shipped weights file is damaged."""
+    randomly initialised model through), when a shipped weights file is damaged, or when a user's file
+    (``pretrained_cfg_overlay=dict(file=...)``) is not a checkpoint of this architecture."""
     cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay'))
-    if cfg.file:
+    if cfg.file and is_bundled(cfg.file):
         verify_weights(cfg.file)
+    elif cfg.file:
+        arch_kwargs = {k: v for k, v in kwargs.items() if k in _ARCH_ARGS and k != 'in_chans'}
+        reference = ResidualAttentionNet(**arch_kwargs, device='meta')
+        # timm replaces the classifier (other num_classes) and adapts the first conv (other in_chans)
+        ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
+        check_weights_file(cfg.file, reference, variant, ignore)
     if cfg_has_weights(cfg):
         return
     name = f'{variant}.{cfg.tag}' if cfg.tag else variant
-    raise RuntimeError(
+    raise NoWeightsError(
         f"No trained weights exist yet for '{name}': timm_ran ships none for it. Create the model with "
         f"pretrained=False, or load your own checkpoint with pretrained_cfg_overlay=dict(file='PATH').")
+
+
+_ARCH_ARGS = frozenset(inspect.signature(ResidualAttentionNet.__init__).parameters) - {'self', 'device', 'dtype'}
 
 
 def _create_ran(variant: str, pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:

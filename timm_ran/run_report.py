@@ -8,13 +8,14 @@ its epochs, wall time, hardware and exact command. ``--copy-to DIR`` also copies
 checkpoints) into DIR and writes the report there as ``README.md``, so a run that takes many sessions
 keeps its history in the repository.
 """
-import argparse
 import json
 import math
 import os
 import shutil
 from typing import Any, Dict, List, Optional
 
+from .cli import ToolParser, run_tool
+from .errors import MissingPathError
 from .files import atomic_write, atomic_write_text
 
 __all__ = ['RUN_LOGS', 'load_run', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
@@ -26,7 +27,7 @@ def load_run(run_dir: str) -> Dict[str, Any]:
     """The run's ``args.json``, ``summary.json`` and ``segments.json`` (empty lists where missing)."""
     path = os.path.join(run_dir, 'args.json')
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'RUN_DIR {run_dir!r} is not a timm_ran.train run: it has no args.json')
+        raise MissingPathError(f'RUN_DIR {run_dir!r} is not a timm_ran.train run: it has no args.json')
     run = dict(args=_read_json(path))
     for name in ('summary', 'segments'):
         file = os.path.join(run_dir, f'{name}.json')
@@ -105,7 +106,7 @@ def copy_logs(run_dir: str, destination: str, title: Optional[str] = None) -> Li
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.run_report', description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', metavar='RUN_DIR', help='the --output folder of a timm_ran.train run')
     parser.add_argument('--copy-to', metavar='DIR', default=None, help='copy the logs and the report here')
     parser.add_argument('--title', default=None, help='heading of the report')
@@ -118,4 +119,4 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -8,7 +8,6 @@ Multiply-adds are those of the convolutions and the classifier (the paper's FLOP
 ``torch.utils.flop_counter`` for one image at the model's default input size; models are built on the
 meta device, so nothing is allocated.
 """
-import argparse
 import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -17,6 +16,7 @@ import timm
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .cli import ToolParser
 from .ran import MODEL_NAMES
 
 
@@ -113,7 +113,7 @@ def format_plain(rows: List[List[str]]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.sizes', description=__doc__.split('\n')[0])
     parser.add_argument('--markdown', action='store_true', help='print a Markdown table')
     parser.add_argument('--check', action='store_true', help='exit 1 if a size is outside its tolerance')
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise SystemExit(2 if not argv else 0)
     script, args = argv[0], argv[1:]
     if not script.endswith('.py') or not os.path.isfile(script):
-        print(f'{USAGE}\nerror: SCRIPT must be an existing Python file (.py), got {script!r}', file=sys.stderr)
+        print(f'error: SCRIPT must be an existing Python file (.py), got {script!r} ({USAGE})', file=sys.stderr)
         raise SystemExit(2)
     script = os.path.abspath(script)
     sys.argv = [script, *args]

@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import pickle
 import platform
 import random
 import shlex
@@ -44,13 +43,15 @@ from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, 
 from timm.utils.distributed import init_distributed_device_so
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
 import timm
 
 from .batch_data import BatchAugment, TensorBatchLoader, decode_images, transform_images
+from .cli import ToolParser, check_model_name, float_in, int_at_least, progress_bar, run_tool
 from .data import NoisyLabels, build_dataset, build_transform, class_names_of, holdout_split, set_transform
 from .files import atomic_write, atomic_write_text
+from .checkpoints import check_state_dict, load_checkpoint_file
+from .errors import CheckpointError, InputError, MissingPathError
 from .evaluation import evaluation_sums
 from .runtime import autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
 
@@ -58,19 +59,19 @@ _logger = logging.getLogger('timm_ran.train')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ToolParser(prog='python -m timm_ran.train', description=__doc__.split('\n')[0],
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     group = parser.add_argument_group('data')
     group.add_argument('--data-dir', required=True, help='data root: class folders or tars per split')
     group.add_argument('--dataset', default='', help="'' (folder/tar), torch/cifar10, torch/cifar100")
     group.add_argument('--train-split', default='train')
     group.add_argument('--val-split', default='test')
-    group.add_argument('--train-subset', type=int, default=None, help='train on a seeded random subset of N images')
-    group.add_argument('--val-subset', type=int, default=None, help='evaluate on a seeded random subset of N images')
-    group.add_argument('--holdout', type=int, default=None, metavar='N',
+    group.add_argument('--train-subset', type=int_at_least(1), default=None, help='train on a seeded random subset of N images')
+    group.add_argument('--val-subset', type=int_at_least(1), default=None, help='evaluate on a seeded random subset of N images')
+    group.add_argument('--holdout', type=int_at_least(1), default=None, metavar='N',
                        help='evaluate on a seeded N images held out of the training split, and train on the rest '
                             '(recipe selection without the test set); replaces --val-split')
-    group.add_argument('--workers', '-j', type=int, default=2, help='data loading processes per rank')
+    group.add_argument('--workers', '-j', type=int_at_least(0), default=2, help='data loading processes per rank')
     group.add_argument('--in-memory', action='store_true',
                        help='decode the data once into memory (on the GPU when training there) and augment whole batches '
                             'in the training process, no workers (small images: pad-crop, flip, random erasing; '
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--upscale-from', type=int, default=None, metavar='SIZE',
                        help="images are SIZE x SIZE: augment them at that size, then up-sample bicubically to the "
                             "model's input size (e.g. 32 for CIFAR with attnrefine_resnet8)")
-    group.add_argument('--label-noise', type=float, default=0., metavar='FRACTION',
+    group.add_argument('--label-noise', type=float_in(0, 1), default=0., metavar='FRACTION',
                        help='give this fraction of the training images a wrong label, drawn uniformly from the '
                             'other classes (fixed by --seed; paper Sec. 4.1)')
     group = parser.add_argument_group('model')
@@ -89,37 +90,37 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--pretrained', action='store_true', help="start from the model's pretrained weights")
     group.add_argument('--model-kwargs', nargs='*', default={}, action=ParseKwargs, metavar='KEY=VALUE',
                        help='more model arguments, e.g. attention_residual=False mask_act=spatial')
-    group.add_argument('--num-classes', type=int, default=None, help='classifier outputs (default: the data set)')
-    group.add_argument('--drop', type=float, default=0., help='dropout before the classifier')
-    group.add_argument('--drop-path', type=float, default=0., help='stochastic depth rate')
+    group.add_argument('--num-classes', type=int_at_least(1), default=None, help='classifier outputs (default: the data set)')
+    group.add_argument('--drop', type=float_in(0, 1), default=0., help='dropout before the classifier')
+    group.add_argument('--drop-path', type=float_in(0, 1), default=0., help='stochastic depth rate')
     group.add_argument('--channels-last', action='store_true', help='channels_last memory format')
     group.add_argument('--torchcompile', nargs='?', const='inductor', default=None,
                        help='torch.compile the model with this backend (inductor if none is named)')
     group = parser.add_argument_group('optimisation')
-    group.add_argument('--epochs', type=int, default=200)
-    group.add_argument('--batch-size', '-b', type=int, default=128, help='per rank')
+    group.add_argument('--epochs', type=int_at_least(1), default=200)
+    group.add_argument('--batch-size', '-b', type=int_at_least(1), default=128, help='per rank')
     group.add_argument('--opt', default='sgd')
-    group.add_argument('--lr', type=float, default=0.1)
+    group.add_argument('--lr', type=float_in(0), default=0.1)
     group.add_argument('--momentum', type=float, default=0.9)
-    group.add_argument('--weight-decay', type=float, default=5e-4)
+    group.add_argument('--weight-decay', type=float_in(0), default=5e-4)
     group.add_argument('--clip-grad', type=float, default=None)
     group.add_argument('--sched', default='cosine')
     group.add_argument('--sched-on-updates', action='store_true', help='step the schedule every update')
     group.add_argument('--decay-milestones', type=int, nargs='+', default=[100, 150], help='for --sched multistep')
     group.add_argument('--decay-rate', type=float, default=0.1)
-    group.add_argument('--warmup-epochs', type=int, default=0)
+    group.add_argument('--warmup-epochs', type=int_at_least(0), default=0)
     group.add_argument('--warmup-lr', type=float, default=1e-4)
     group.add_argument('--min-lr', type=float, default=0.)
     group = parser.add_argument_group('regularisation and augmentation')
-    group.add_argument('--smoothing', type=float, default=0.)
+    group.add_argument('--smoothing', type=float_in(0, 1), default=0.)
     group.add_argument('--mixup', type=float, default=0.)
     group.add_argument('--cutmix', type=float, default=0.)
-    group.add_argument('--mixup-prob', type=float, default=1.)
+    group.add_argument('--mixup-prob', type=float_in(0, 1), default=1.)
     group.add_argument('--aa', default=None, help="timm auto-augment spec, e.g. 'rand-m9-mstd0.5'")
-    group.add_argument('--reprob', type=float, default=0., help='random erasing probability')
-    group.add_argument('--hflip', type=float, default=0.5)
+    group.add_argument('--reprob', type=float_in(0, 1), default=0., help='random erasing probability')
+    group.add_argument('--hflip', type=float_in(0, 1), default=0.5)
     group.add_argument('--model-ema', action='store_true')
-    group.add_argument('--model-ema-decay', type=float, default=0.9999)
+    group.add_argument('--model-ema-decay', type=float_in(0, 1), default=0.9999)
     group.add_argument('--model-ema-warmup', action='store_true',
                        help='EMA decay warm-up: min(decay, 1 - (1 + step) ** -3/4), so a short run averages '
                             'recent weights early instead of its random start (timm ModelEmaV3)')
@@ -131,10 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--output', default='output/train', help='folder of the run (checkpoints, logs, curves)')
     group.add_argument('--resume', default='',
                        help="checkpoint to continue from ('auto': --output's last.pth.tar if there is one)")
-    group.add_argument('--eval-interval', type=int, default=1, metavar='N',
+    group.add_argument('--eval-interval', type=int_at_least(1), default=1, metavar='N',
                        help='evaluate every N epochs and after the last one (the other rows of the log hold nan)')
-    group.add_argument('--checkpoint-hist', type=int, default=3, help='best checkpoints kept')
-    group.add_argument('--no-progress', action='store_true', help='no progress bar')
+    group.add_argument('--checkpoint-hist', type=int_at_least(1), default=3, help='best checkpoints kept')
+    group.add_argument('--no-progress', action='store_true',
+                       help='no progress bar (there is none unless stderr is a terminal)')
     group.add_argument('--no-allocator-tuning', dest='tune_allocator', action='store_false',
                        help='on CPU, keep the C library allocator as it is (see timm_ran.runtime)')
     return parser
@@ -160,16 +162,16 @@ def setup_distributed(device_arg: Optional[str]) -> Dict[str, Any]:
 def load_resume_checkpoint(path: str, model: nn.Module, optimizer, loss_scaler, model_ema) -> Tuple[int, Dict]:
     """Restores model, optimizer, loss scaler and EMA from a checkpoint of this script, read once; returns the
     epoch to start from and the state of the checkpoint saver (its history of kept files)."""
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):  # the run's arguments are stored too
-            checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-        raise ValueError(f"--resume {path!r} is not a checkpoint written by timm_ran.train ({error})") from error
+    if not os.path.isfile(path):
+        raise MissingPathError(f'--resume {path!r}: no such file')
+    checkpoint = load_checkpoint_file(path)
     if not isinstance(checkpoint, dict) or not {'state_dict', 'optimizer', 'epoch'} <= set(checkpoint):
         found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ValueError(f"--resume {path!r} is not a checkpoint written by timm_ran.train: it needs 'state_dict', "
-                         f"'optimizer' and 'epoch'; found {found}")
-    model.load_state_dict(clean_state_dict(checkpoint['state_dict']))
+        raise CheckpointError(f"--resume {path!r} is not a checkpoint written by timm_ran.train: it needs "
+                              f"'state_dict', 'optimizer' and 'epoch'; found {found}")
+    state_dict = clean_state_dict(checkpoint['state_dict'])
+    check_state_dict(model, state_dict, path, getattr(model, 'pretrained_cfg', {}).get('architecture'))
+    model.load_state_dict(state_dict)
     optimizer.load_state_dict(checkpoint['optimizer'])
     if loss_scaler is not None and loss_scaler.state_dict_key in checkpoint:
         loss_scaler.load_state_dict(checkpoint[loss_scaler.state_dict_key])
@@ -216,11 +218,11 @@ def build_loaders(args, env, train_set, class_names, num_classes, data_config) -
 
     model_size = tuple(data_config['input_size'][-2:])
     if args.aa or args.upscale_from:
-        raise ValueError('--in-memory augments with pad-crop, flip and random erasing only; '
+        raise InputError('--in-memory augments with pad-crop, flip and random erasing only; '
                          'it cannot be combined with --aa or --upscale-from')
     train_data = decode_images(train_set)
     if tuple(train_data.images.shape[-2:]) != model_size:
-        raise ValueError(f'--in-memory needs training images of the model\'s input size {model_size}, '
+        raise InputError(f'--in-memory needs training images of the model\'s input size {model_size}, '
                          f'got {tuple(train_data.images.shape[-2:])}')
     if noisy is not None:
         train_data.labels = (train_data.labels + noisy.offsets) % num_classes
@@ -250,7 +252,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
     model.train()
     losses = AverageMeter()
     started, images_seen = time.time(), 0
-    progress = tqdm(loader, desc=f'train {epoch}', disable=args.no_progress or env['rank'] != 0, leave=False)
+    progress = progress_bar(loader, f'train {epoch}', enabled=not args.no_progress and env['rank'] == 0)
     for step, (images, targets) in enumerate(progress):
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         if args.channels_last:
@@ -392,6 +394,7 @@ class RunSegments:
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    check_model_name(args.model)
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     env = setup_distributed(args.device)
     device = env['device']
@@ -401,10 +404,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if is_main:
         warn_if_bf16_is_emulated(device, args.amp)
 
-    if args.eval_interval < 1:
-        raise ValueError(f'--eval-interval must be >= 1, got {args.eval_interval}')
     if args.low_res is not None and (not args.in_memory or args.low_res[0] < 1 or args.low_res[1] < 0):
-        raise ValueError(f'--low-res SIZE EPOCHS needs --in-memory, SIZE >= 1 and EPOCHS >= 0, got {args.low_res}')
+        raise InputError(f'--low-res SIZE EPOCHS needs --in-memory, SIZE >= 1 and EPOCHS >= 0, got {args.low_res}')
     seed_epoch(args.seed, -1, env['rank'])
     train_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset, seed=args.seed)
     class_names = class_names_of(train_set)
@@ -508,4 +509,4 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -11,28 +11,31 @@ import torch
 from timm.data import resolve_data_config
 from torch.utils.data import DataLoader
 
-from .cli import add_model_arguments, load_model
+from .cli import ToolParser, add_model_arguments, int_at_least, load_model, progress_bar, run_tool
 from .data import build_dataset, build_transform, class_names_of
+from .errors import InputError
 from .evaluation import evaluation_sums, summarise
 from .files import atomic_write_text
 from .runtime import warn_if_bf16_is_emulated
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.validate', description=__doc__.split('\n')[0])
     add_model_arguments(parser)
     parser.add_argument('--data-dir', required=True)
     parser.add_argument('--dataset', default='', help="'' (folder/tar), torch/cifar10, torch/cifar100")
     parser.add_argument('--split', default='test')
-    parser.add_argument('--subset', type=int, default=None, help='a seeded random subset of N images')
-    parser.add_argument('--batch-size', '-b', type=int, default=256)
-    parser.add_argument('--workers', '-j', type=int, default=2)
+    parser.add_argument('--subset', type=int_at_least(1), default=None, help='a seeded random subset of N images')
+    parser.add_argument('--batch-size', '-b', type=int_at_least(1), default=256)
+    parser.add_argument('--workers', '-j', type=int_at_least(0), default=2)
     parser.add_argument('--amp', action='store_true', help='bf16 autocast on CPU, fp16 on CUDA')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument('--tta', action='store_true',
                         help='also report flip test-time augmentation (logits averaged over the image and its '
                              'horizontal mirror), next to the single-view figures')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bar (there is none unless stderr is a terminal)')
     parser.add_argument('--output', default=None, help='write the results as JSON here')
     return parser
 
@@ -52,7 +55,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                             subset=args.subset, class_names=class_names)
     class_names = list(class_names or class_names_of(dataset))
     if len(class_names) != model.num_classes:
-        raise ValueError(f'the {args.split!r} split has {len(class_names)} classes, {args.model} predicts '
+        raise InputError(f'the {args.split!r} split has {len(class_names)} classes, {args.model} predicts '
                          f'{model.num_classes}')
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
     results = dict(
@@ -61,7 +64,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         data=dict(dir=args.data_dir, dataset=args.dataset, split=args.split, subset=args.subset),
         device=str(device), amp=args.amp, input_size=list(data_config['input_size']), class_names=class_names,
     )
-    sums = evaluation_sums(model, loader, len(class_names), device, args.amp, args.channels_last, flip_tta=args.tta)
+    batches = progress_bar(loader, f'{args.model} {args.split}', enabled=not args.no_progress)
+    sums = evaluation_sums(model, batches, len(class_names), device, args.amp, args.channels_last, flip_tta=args.tta)
     if args.tta:
         sums, tta_sums = sums
         results['flip_tta'] = summarise(tta_sums)
@@ -82,4 +86,4 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -7,7 +7,6 @@ highest spatial variance, each up-sampled to the input and overlaid as a heat ma
 such masks). The title carries the prediction. Each heat map is scaled to its own range, printed above it.
 Needs matplotlib (``pip install "timm-ran[plot]"``).
 """
-import argparse
 from pathlib import Path
 from typing import List, Optional
 
@@ -15,8 +14,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .cli import (
+    ToolParser, add_model_arguments, class_names, eval_transform, int_at_least, load_image, load_model, run_tool)
+from .errors import InputError
 from .files import atomic_write
-from .cli import add_model_arguments, class_names, eval_transform, load_image, load_model
 
 
 def _pyplot():
@@ -85,18 +86,19 @@ def draw(model: torch.nn.Module, image: Image.Image, path: Path, channels: int =
 
 
 def main(argv: Optional[List[str]] = None) -> List[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.visualize', description=__doc__.split('\n')[0])
     add_model_arguments(parser)
     parser.add_argument('images', nargs='+', metavar='IMAGE')
     parser.add_argument('-o', '--output', required=True, help='PNG to write (several images: one file each)')
-    parser.add_argument('--channels', type=int, default=3, help='mask channels of highest variance to show')
-    parser.add_argument('--display-size', type=int, default=160, help='height of the drawn input, in pixels')
+    parser.add_argument('--channels', type=int_at_least(1), default=3, help='mask channels of highest variance to show')
+    parser.add_argument('--display-size', type=int_at_least(16), default=160,
+                        help='height of the drawn input, in pixels')
     args = parser.parse_args(argv)
     images = [load_image(path) for path in args.images]  # a bad file fails before any work
     _pyplot()
     model = load_model(args)
     if not hasattr(model, 'forward_masks'):
-        raise ValueError(f'{args.model} has no attention masks to draw (not a Residual Attention Network)')
+        raise InputError(f'{args.model} has no attention masks to draw (not a Residual Attention Network)')
     paths = output_paths(args.output, args.images)
     for name, image, path in zip(args.images, images, paths):
         draw(model, image, path, args.channels, args.display_size)
@@ -105,4 +107,4 @@ def main(argv: Optional[List[str]] = None) -> List[Path]:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

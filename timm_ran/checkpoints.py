@@ -1,0 +1,146 @@
+"""Reading weight files, and saying plainly why one cannot be used.
+
+Through timm's loaders, a file that is not a checkpoint surfaces as an unpickling error from torch
+("weights_only=True blocked loading ...", "invalid load key") and a checkpoint of another network as a
+``load_state_dict`` error that lists hundreds of keys. Here each case names the file, what it looks like
+and what was expected (``CheckpointError``).
+"""
+import argparse
+import os
+import re
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from timm.models import clean_state_dict
+
+from .errors import CheckpointError, MissingPathError
+
+__all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'check_weights_file',
+           'load_weights']
+
+EXPECTED = 'a state dict or training checkpoint saved by torch.save (.pth, .pth.tar) or a .safetensors file'
+_SIGNATURES = (
+    (b'\xff\xd8\xff', 'a JPEG image'), (b'\x89PNG', 'a PNG image'), (b'GIF8', 'a GIF image'),
+    (b'%PDF', 'a PDF document'), (b'\x1f\x8b', 'a gzip file'), (b'PK\x03\x04', 'a zip archive'),
+)
+
+
+def describe_file(path: str) -> str:
+    """What a file looks like from its size and first bytes, for error messages."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return 'an empty file'
+    with open(path, 'rb') as f:
+        head = f.read(64)
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return f'{what} of {size} bytes'
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError:
+        return f'{size} bytes of binary data starting {head[:8].hex(" ")}'
+    return f'a text file of {size} bytes starting {text[:24]!r}'
+
+
+def _is_safetensors(path: str) -> bool:
+    """safetensors files open with an 8-byte header length and a JSON header."""
+    with open(path, 'rb') as f:
+        head = f.read(9)
+    return path.endswith('.safetensors') or (len(head) == 9 and head[8:9] == b'{')
+
+
+def load_checkpoint_file(path: str) -> Any:
+    """``torch.load`` of a checkpoint with tensors and plain Python data only (``weights_only``); a file that
+    cannot be read so raises ``CheckpointError`` saying what it looks like."""
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):  # timm_ran.train stores its arguments
+            return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:  # any failure to read someone else's file is about the file
+        message = str(error)
+        with open(path, 'rb') as f:
+            head = f.read(4)
+        if head == b'PK\x03\x04' and 'zip' in message.lower():
+            looks = 'a damaged or truncated PyTorch checkpoint (its zip archive cannot be read)'
+        elif 'Unsupported global' in message:  # a pickle of whole Python objects, e.g. torch.save(model)
+            found = re.search(r'GLOBAL ([\w.]+)', message)
+            looks = (f"a pickle of Python objects ({found.group(1) if found else 'not only tensors'}), which "
+                     f"is not loaded for safety; save model.state_dict() instead")
+        else:
+            looks = describe_file(path)
+        raise CheckpointError(f'{path} cannot be loaded: it looks like {looks}; expected {EXPECTED}') from error
+
+
+def read_state_dict(path: str, use_ema: bool = False) -> Dict[str, torch.Tensor]:
+    """The weights in ``path``: a safetensors file, a state dict, or a training checkpoint (its
+    ``state_dict``, or ``state_dict_ema`` with ``use_ema``); ``module.`` prefixes of DDP are removed."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise MissingPathError(f'{path}: no such file')
+    if _is_safetensors(path):
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError, ValueError) as error:
+            raise CheckpointError(f'{path} cannot be loaded: it looks like {describe_file(path)}, not a complete '
+                                  f'safetensors file ({error}); expected {EXPECTED}') from error
+    checkpoint = load_checkpoint_file(path)
+    if isinstance(checkpoint, dict):
+        for key in (('state_dict_ema', 'model_ema') if use_ema else ()) + ('state_dict', 'model'):
+            if isinstance(checkpoint.get(key), dict):
+                checkpoint = checkpoint[key]
+                break
+    if not isinstance(checkpoint, dict) or not checkpoint or \
+            not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        what = type(checkpoint).__name__ if not isinstance(checkpoint, dict) else f'a dict of {sorted(checkpoint)[:5]}'
+        raise CheckpointError(f'{path} holds {what}, not a state dict of tensors; expected {EXPECTED}')
+    return clean_state_dict(checkpoint)
+
+
+def _examples(keys) -> str:
+    keys = sorted(keys)
+    return ', '.join(keys[:3]) + (f' and {len(keys) - 3} more' if len(keys) > 3 else '')
+
+
+def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor], path: str,
+                     model_name: Optional[str] = None, ignore: Tuple[str, ...] = ()) -> None:
+    """Raise ``CheckpointError`` unless ``state_dict`` has exactly ``model``'s tensors and shapes (keys
+    starting with one of ``ignore``, e.g. a classifier that is being replaced, are not compared)."""
+    name = model_name or type(model).__name__
+    expected = {k: v.shape for k, v in model.state_dict().items() if not k.startswith(ignore)}
+    given = {k: v.shape for k, v in state_dict.items() if not k.startswith(ignore)}
+    missing, unexpected = expected.keys() - given.keys(), given.keys() - expected.keys()
+    reshaped = {k for k in expected.keys() & given.keys() if expected[k] != given[k]}
+    if not (missing or unexpected or reshaped):
+        return
+    if len(missing) == len(expected):
+        problem = (f'none of its {len(given)} tensors belongs to {name} (it has e.g. {_examples(unexpected)}): '
+                   f'a checkpoint of another architecture')
+    else:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} of the {len(expected)} tensors of {name} are missing ({_examples(missing)})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} are not part of {name} ({_examples(unexpected)})')
+        if reshaped:
+            key = sorted(reshaped)[0]
+            parts.append(f'{len(reshaped)} have other shapes (e.g. {key}: {tuple(given[key])} in the file, '
+                         f'{tuple(expected[key])} in the model)')
+        problem = '; '.join(parts)
+    raise CheckpointError(f'{path} is not a checkpoint of {name}: {problem}')
+
+
+def check_weights_file(path: str, reference: nn.Module, model_name: str, ignore: Tuple[str, ...] = ()) -> None:
+    """Fail with ``CheckpointError`` unless ``path`` holds the weights of ``reference``'s architecture (which
+    may live on the meta device). Run before timm loads a user's file: when the number of classes changes,
+    timm loads without strict key checks, and a file of another network would load nothing, silently."""
+    check_state_dict(reference, read_state_dict(path), path, model_name, ignore)
+
+
+def load_weights(model: nn.Module, path: str, use_ema: bool = False, model_name: Optional[str] = None) -> nn.Module:
+    """Load the weights in ``path`` into ``model`` (strict), with a clear error when they do not fit."""
+    state_dict = read_state_dict(path, use_ema)
+    check_state_dict(model, state_dict, path, model_name)
+    model.load_state_dict(state_dict)
+    return model
