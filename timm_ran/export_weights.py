@@ -40,6 +40,12 @@ def read_validate_results(path: str) -> Dict[str, Any]:
     return results
 
 
+def _repo_relative(path: Path) -> str:
+    """``path`` relative to the checkout holding the weights folder (as scripts/weights_table.py reads it)."""
+    root = Path(__file__).resolve().parents[1]
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Optional[Path] = None,
                    results: Optional[str] = None) -> Path:
     """Write a checkpoint's weights to ``<folder>/<name>.safetensors``, its checksum to SHA256SUMS and,
@@ -58,6 +64,7 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
     atomic_write_text(str(sums_path), ''.join(f'{sha}  {file}\n' for file, sha in sorted(sums.items())))
     if measured:
         summary = {k: measured[k] for k in RESULT_KEYS}
+        summary['results'] = _repo_relative(Path(results).resolve().parent)  # the folder of the evidence
         atomic_write_text(str(folder / f'{name}.json'), json.dumps(summary, indent=1) + '\n')
     return path
 

@@ -1,0 +1,63 @@
+"""README.md and the pages under docs/: every relative link resolves, to a file and, for a link into a
+Markdown page, to one of its headings; README's weights table is the one generated from results/."""
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md'))]
+LINK = re.compile(r'\[[^\]]*\]\(([^)\s]+)\)|<img [^>]*src="([^"]+)"')
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r'[`*]', '', heading.strip().lower())
+    return re.sub(r'[^\w\- ]', '', text).replace(' ', '-')
+
+
+def _anchors(page: Path) -> set:
+    text = re.sub(r'(?ms)^```.*?^```', '', page.read_text())  # headings only, not comments in code blocks
+    return {_slug(line.lstrip('#')) for line in text.splitlines() if line.startswith('#')}
+
+
+def _links(page: Path):
+    text = re.sub(r'(?ms)^```.*?^```', '', page.read_text())
+    for match in LINK.finditer(text):
+        target = match.group(1) or match.group(2)
+        if not re.match(r'[a-z][a-z0-9+.-]*:', target):  # http:, https:, mailto: are not checked offline
+            yield target
+
+
+def test_every_page_is_found():
+    assert [p.name for p in PAGES[1:]] == [
+        'ablations.md', 'attnrefine.md', 'network.md', 'speed.md', 'timm-scripts.md', 'training.md']
+
+
+@pytest.mark.parametrize('page', PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page):
+    broken = []
+    for target in _links(page):
+        path, _, anchor = target.partition('#')
+        resolved = (page.parent / path).resolve() if path else page
+        if not resolved.exists():
+            broken.append(f'{target}: no file {resolved}')
+        elif anchor and resolved.suffix == '.md' and anchor not in _anchors(resolved):
+            broken.append(f'{target}: no heading #{anchor} in {resolved.name}')
+    assert broken == []
+
+
+def test_the_readme_links_every_docs_page():
+    linked = {(ROOT / t.partition('#')[0]).resolve() for t in _links(ROOT / 'README.md')}
+    assert [p.name for p in PAGES[1:] if p.resolve() not in linked] == []
+
+
+def test_the_weights_table_is_generated_from_results():
+    spec = importlib.util.spec_from_file_location('weights_table', ROOT / 'scripts' / 'weights_table.py')
+    weights_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(weights_table)
+    table = weights_table.table()
+    shipped = (ROOT / 'weights' / 'SHA256SUMS').read_text().split()[1::2]
+    assert [row.split('`')[1] + '.safetensors' for row in table.splitlines()[2:]] == sorted(shipped)
+    assert table in (ROOT / 'README.md').read_text()
