@@ -1,4 +1,5 @@
 """The network against the paper (arXiv 1704.06904) and the official Caffe prototxts."""
+import functools
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from timm_ran.ran import (
     SpatialAttention,
 )
 from timm_ran.sizes import PAPER_SIZES, count_size, format_markdown, out_of_tolerance, table_rows
+
+count_size = functools.lru_cache(count_size)  # each network is measured once for the three size tests
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT_TYPES = (PreActBottleneck, Bottleneck, PreActInceptionResUnit)

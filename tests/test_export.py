@@ -2,15 +2,14 @@
 import pytest
 import timm
 import torch
-from conftest import small_input_size
+from conftest import LAYOUT_IDS, LAYOUTS, small_input_size
 from timm.models._features_fx import FeatureGraphNet
 
-import timm_ran
 
 
-@pytest.mark.parametrize('model_name', timm_ran.MODEL_NAMES)
-def test_torchscript(model_name):
-    model = timm.create_model(model_name).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_torchscript(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs).eval()
     scripted = torch.jit.script(model)
     x = torch.randn(2, 3, 33, 47)
     with torch.no_grad():

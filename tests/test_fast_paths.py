@@ -7,10 +7,9 @@ import pytest
 import timm
 import torch
 import torch.nn as nn
-from conftest import small_input_size
+from conftest import LAYOUT_IDS, LAYOUTS, small_input_size
 from timm.models.resnetv2 import PreActBottleneck
 
-import timm_ran
 from timm_ran import runtime
 from timm_ran.layers import _upsample_bilinear_op, add_into, upsample_like
 from timm_ran.ran import AttentionModule, MaskLevel, PreActUnit, SoftMaskBranch
@@ -157,12 +156,12 @@ def test_mask_branch_stays_bf16_and_channels_last():
     assert all(dtype == torch.bfloat16 and channels_last for _, dtype, channels_last in seen), seen
 
 
-@pytest.mark.parametrize('model_name', timm_ran.MODEL_NAMES)
-def test_dynamo_captures_one_graph(model_name):
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_dynamo_captures_one_graph(model_name, kwargs):
     """fullgraph=True fails on any graph break; the eager backend keeps this to Dynamo's tracing. Training
     mode: the eval-mode code differs only in BatchNorm's flags (checked on attention56 below)."""
     torch._dynamo.reset()
-    model = timm.create_model(model_name).train()
+    model = timm.create_model(model_name, **kwargs).train()
     torch.compile(model, fullgraph=True, backend='eager')(torch.randn(2, 3, *small_input_size(model_name)))
 
 

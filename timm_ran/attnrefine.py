@@ -38,7 +38,7 @@ from timm.models import (
 from timm.models.resnet import BasicBlock, downsample_conv
 from timm.models.vision_transformer import Block, VisionTransformer
 
-from .checkpoints import check_weights_file
+from .checkpoints import check_weights_file, local_weights_file
 from .pretrained import cfg_has_weights
 from .ran import CIFAR10_CLASSES, init_weights
 
@@ -325,11 +325,12 @@ def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) ->
     kwargs.setdefault('vit_pretrained', pretrained)
     kwargs.setdefault('input_mean', cfg.mean)
     kwargs.setdefault('input_std', cfg.std)
-    if pretrained and cfg.file:  # a user's file: does it hold this architecture?
+    file = local_weights_file(cfg) if pretrained else None
+    if file:  # a user's file: does it hold this architecture?
         arch_kwargs = {k: v for k, v in kwargs.items() if k in _ARCH_ARGS and k not in ('in_chans', 'vit_pretrained')}
         reference = AttnRefineResNet(**arch_kwargs, device='meta')
         ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
-        check_weights_file(cfg.file, reference, variant, ignore)
+        check_weights_file(file, reference, variant, ignore)
     model = build_model_with_cfg(AttnRefineResNet, variant, pretrained and cfg_has_weights(cfg), **kwargs)
     vit_size = model.attn_source.vit.patch_embed.img_size  # None for a ViT taking any size
     input_size = (kwargs.get('in_chans', 3), *vit_size) if vit_size else model.pretrained_cfg['input_size']

@@ -19,7 +19,7 @@ from timm.models import clean_state_dict
 from .errors import CheckpointError, MissingPathError
 
 __all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'check_weights_file',
-           'load_weights']
+           'load_weights', 'local_weights_file']
 
 EXPECTED = 'a state dict or training checkpoint saved by torch.save (.pth, .pth.tar) or a .safetensors file'
 _SIGNATURES = (
@@ -129,6 +129,19 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor], path
                          f'{tuple(expected[key])} in the model)')
         problem = '; '.join(parts)
     raise CheckpointError(f'{path} is not a checkpoint of {name}: {problem}')
+
+
+def local_weights_file(cfg: Any) -> Optional[str]:
+    """The local file a timm pretrained config loads, if it loads one: its ``file``, or the weights inside a
+    ``local-dir:`` folder (``model.safetensors`` or ``pytorch_model.bin``, as timm looks for them)."""
+    if getattr(cfg, 'state_dict', None) or getattr(cfg, 'source', '') == 'hf-hub' or not getattr(cfg, 'file', None):
+        return None
+    if getattr(cfg, 'source', '') != 'local-dir':
+        return cfg.file
+    for name in ('model.safetensors', 'pytorch_model.bin'):
+        if os.path.isfile(os.path.join(cfg.file, name)):
+            return os.path.join(cfg.file, name)
+    return None
 
 
 def check_weights_file(path: str, reference: nn.Module, model_name: str, ignore: Tuple[str, ...] = ()) -> None:

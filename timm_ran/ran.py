@@ -52,7 +52,7 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
-from .checkpoints import check_weights_file
+from .checkpoints import check_weights_file, local_weights_file
 from .errors import NoWeightsError
 from .layers import add_into, max_pool_3x3_s2, upsample_like
 from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, is_bundled, verify_weights
@@ -721,14 +721,15 @@ def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
     randomly initialised model through), when a shipped weights file is damaged, or when a user's file
     (``pretrained_cfg_overlay=dict(file=...)``) is not a checkpoint of this architecture."""
     cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay'))
-    if cfg.file and is_bundled(cfg.file):
-        verify_weights(cfg.file)
-    elif cfg.file:
+    file = local_weights_file(cfg)
+    if file and is_bundled(file):
+        verify_weights(file)
+    elif file:
         arch_kwargs = {k: v for k, v in kwargs.items() if k in _ARCH_ARGS and k != 'in_chans'}
         reference = ResidualAttentionNet(**arch_kwargs, device='meta')
         # timm replaces the classifier (other num_classes) and adapts the first conv (other in_chans)
         ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
-        check_weights_file(cfg.file, reference, variant, ignore)
+        check_weights_file(file, reference, variant, ignore)
     if cfg_has_weights(cfg):
         return
     name = f'{variant}.{cfg.tag}' if cfg.tag else variant
