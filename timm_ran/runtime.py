@@ -6,7 +6,7 @@ only emulate it.
 PyTorch's CPU tensors come from the C library's ``malloc``. glibc serves blocks above its mmap threshold
 (128 KiB at start, adjusted on the fly up to 32 MiB) with fresh ``mmap`` calls and returns them to the
 system on ``free``, so a large activation can be page-faulted in again at every step. Without this
-setting, bf16 inference of the networks here ran 3-11% fewer images/s on a 2-core CPU (README "Speed",
+setting, bf16 inference of the networks here ran 3-11% fewer images/s on a 2-core CPU (docs/speed.md,
 ``results/throughput/no-allocator-tuning``). ``tune_cpu_allocator`` keeps freed blocks in the process
 instead, as tcmalloc or jemalloc would.
 """
