@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+from timm_ran.run_report import recipe_summary
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | training | details |\n'
           '|---|---|---|---|---|---|')
@@ -24,14 +26,6 @@ def _read(path: Path) -> Any:
 def _data(results: Dict[str, Any]) -> str:
     folder = Path(results['data']['dir']).name
     return 'CIFAR-10 test (JPEG q75 copy)' if folder == 'cifar10-jpeg' else f"{folder} {results['data']['split']}"
-
-
-def _training(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
-    minutes = sum(row['epoch_time'] for row in summary) / 60
-    duration = f'{minutes / 60:.1f} h' if minutes >= 120 else f'{minutes:.0f} min'
-    precision = 'bf16' if args.get('amp') else 'fp32'
-    return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
-            f"{args['batch_size']}, {precision}, {duration} on CPU")
 
 
 def rows(root: Path = ROOT) -> List[str]:
@@ -47,7 +41,7 @@ def rows(root: Path = ROOT) -> List[str]:
         evidence = folder.relative_to(root)
         lines.append(
             f"| `{name}` | {_data(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
-            f"{_training(_read(folder / 'args.json'), _read(folder / 'summary.json'))} | "
+            f"{recipe_summary(_read(folder / 'args.json'), _read(folder / 'summary.json'))} | "
             f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{evidence}/]({evidence}/) |")
     return lines
 

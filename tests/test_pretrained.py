@@ -1,4 +1,5 @@
 """The shipped weights: found offline, checked by SHA-256, and as accurate as MODEL_CARD.md says."""
+import json
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,30 @@ def test_export_weights_round_trip(tmp_path):
     assert sums == {'attention56.test.safetensors': pretrained.sha256_of(str(path))}
     exported = load_file(str(path))
     assert all(torch.equal(exported[k], v) for k, v in source.state_dict().items())
+
+
+def test_export_weights_records_accuracy_evidence_and_recipe(tmp_path):
+    """With --results FOLDER/test.json of a run folder, <name>.json names the folder and the run's recipe."""
+    from timm_ran.export_weights import export_weights
+    checkpoint = tmp_path / 'last.pth.tar'
+    torch.save({'state_dict': timm.create_model('attention56').state_dict(), 'epoch': 1}, checkpoint)
+    run = tmp_path / 'run'
+    run.mkdir()
+    measured = dict(top1=91.5, top5=99.7, loss=0.3, images=10000, data=dict(dir='cifar10-jpeg', split='test'))
+    (run / 'test.json').write_text(json.dumps(measured))
+    (run / 'args.json').write_text(json.dumps(dict(epochs=2, opt='sgd', lr=0.2, sched='cosine', batch_size=128)))
+    (run / 'summary.json').write_text(json.dumps([dict(epoch_time=600.), dict(epoch_time=660.)]))
+    export_weights(str(checkpoint), 'attention56.test', folder=tmp_path / 'out', results=str(run / 'test.json'))
+    recorded = json.loads((tmp_path / 'out' / 'attention56.test.json').read_text())
+    assert recorded['top1'] == 91.5 and recorded['results'] == str(run)
+    assert recorded['recipe'] == '2 epochs, SGD lr 0.2 cosine, batch 128, fp32, 21 min on CPU'
+
+
+@pytest.mark.parametrize('name', SHIPPED)
+def test_pretrained_cfg_names_its_measured_top1_and_recipe(name):
+    measured = json.loads((ROOT / 'weights' / f'{name}.json').read_text())
+    description = timm.create_model(name.split('.')[0], device='meta').pretrained_cfg['description']
+    assert f"top-1 {measured['top1']:.2f}%" in description and f"trained {measured['recipe']}" in description
 
 
 def test_importing_the_package_reads_the_checksums_once():

@@ -20,6 +20,7 @@ from .cli import ToolParser, check_model_name, run_tool
 from .errors import InputError, MissingPathError
 from .files import atomic_write, atomic_write_text
 from .pretrained import CHECKSUMS, read_checksums, sha256_of, weights_dir
+from .run_report import load_run, recipe_summary
 
 
 RESULT_KEYS = ('top1', 'top5', 'loss', 'images', 'data')
@@ -64,7 +65,11 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
     atomic_write_text(str(sums_path), ''.join(f'{sha}  {file}\n' for file, sha in sorted(sums.items())))
     if measured:
         summary = {k: measured[k] for k in RESULT_KEYS}
-        summary['results'] = _repo_relative(Path(results).resolve().parent)  # the folder of the evidence
+        evidence = Path(results).resolve().parent
+        summary['results'] = _repo_relative(evidence)  # the folder of the evidence (scripts/weights_table.py)
+        if (evidence / 'args.json').is_file() and (evidence / 'summary.json').is_file():
+            run = load_run(str(evidence))
+            summary['recipe'] = recipe_summary(run['args'], run['summary'])
         atomic_write_text(str(folder / f'{name}.json'), json.dumps(summary, indent=1) + '\n')
     return path
 

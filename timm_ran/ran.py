@@ -775,7 +775,8 @@ def _cifar10_cfg(name: str) -> Dict[str, Any]:
     if measured:
         weights['description'] = (
             f"top-1 {measured['top1']:.2f}% / top-5 {measured['top5']:.2f}% on CIFAR-10 test (JPEG q75 copy, "
-            f"{measured['images']} images), measured by timm_ran.validate; recipe in MODEL_CARD.md")
+            f"{measured['images']} images), measured by timm_ran.validate; "
+            f"{'trained ' + measured['recipe'] + ', ' if 'recipe' in measured else ''}recipe in MODEL_CARD.md")
     return _cfg(
         num_classes=10, input_size=(3, 32, 32), pool_size=(8, 8), crop_pct=1.0,
         mean=CIFAR10_MEAN, std=CIFAR10_STD, label_names=CIFAR10_CLASSES, **weights)

@@ -18,7 +18,7 @@ from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_write, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'load_run', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
+__all__ = ['RUN_LOGS', 'load_run', 'recipe_summary', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 
@@ -33,6 +33,16 @@ def load_run(run_dir: str) -> Dict[str, Any]:
         file = os.path.join(run_dir, f'{name}.json')
         run[name] = _read_json(file) if os.path.isfile(file) else []
     return run
+
+
+def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
+    """One line on how a run trained, from its ``args.json`` and ``summary.json``: epochs, optimiser,
+    learning rate and schedule, batch, precision and the summed epoch times."""
+    minutes = sum(row['epoch_time'] for row in summary) / 60
+    duration = f'{minutes / 60:.1f} h' if minutes >= 120 else f'{minutes:.0f} min'
+    precision = 'bf16' if args.get('amp') else 'fp32'
+    return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
+            f"{args['batch_size']}, {precision}, {duration} on CPU")
 
 
 def _read_json(path: str) -> Any:
