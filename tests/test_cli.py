@@ -87,9 +87,13 @@ def test_predict(files, capsys, monkeypatch):
         _fails_in_process(capsys, 'predict', ['--model', 'attention56', *args], message)
 
 
-def test_visualize(files):
+def test_visualize(files, capsys):
     _fails_with('visualize', ['--model', 'attention56', '--pretrained', files / 'photo.jpg', '-o', files / 'x.png',
                               '--channels', '0'], 'argument --channels: must be an integer >= 1; got 0')
+    torch.save(timm.create_model('resnet164_cifar').state_dict(), files / 'resnet164.pth')
+    _fails_in_process(capsys, 'visualize', ['--model', 'resnet164_cifar', '--checkpoint', files / 'resnet164.pth',
+                                            files / 'photo.jpg', '-o', files / 'x.png'],
+                      'resnet164_cifar has no attention masks to draw')
 
 
 def test_train(files, image_folder, tmp_path, capsys):

@@ -18,6 +18,7 @@ from .cli import (
     ToolParser, add_model_arguments, class_names, eval_transform, int_at_least, load_image, load_model, run_tool)
 from .errors import InputError
 from .files import atomic_write
+from .ran import AttentionModule
 
 
 def _pyplot():
@@ -97,8 +98,9 @@ def main(argv: Optional[List[str]] = None) -> List[Path]:
     images = [load_image(path) for path in args.images]  # a bad file fails before any work
     _pyplot()
     model = load_model(args)
-    if not hasattr(model, 'forward_masks'):
-        raise InputError(f'{args.model} has no attention masks to draw (not a Residual Attention Network)')
+    if not any(isinstance(m, AttentionModule) for m in model.modules()):
+        raise InputError(f'{args.model} has no attention masks to draw (not a Residual Attention Network, or one '
+                         f'without attention modules such as resnet164_cifar)')
     paths = output_paths(args.output, args.images)
     for name, image, path in zip(args.images, images, paths):
         draw(model, image, path, args.channels, args.display_size)
