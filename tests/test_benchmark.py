@@ -23,7 +23,7 @@ def test_baselines(throughput):
 
 def test_benchmark_writes_json_and_markdown(throughput, tmp_path):
     assert throughput.main([
-        '--models', 'attention56', '--precision', 'bf16', '--mode', 'eager', '--phase', 'infer', 'train',
+        '--models', 'attention56', '--precision', 'fp32', '--mode', 'eager', '--phase', 'infer', 'train',
         '--batch-size-cifar', '4', '--warmup', '1', '--iters', '1', '--repeats', '2', '--output', str(tmp_path)]) == 0
     saved = json.loads((tmp_path / 'throughput-cpu.json').read_text())
     assert saved['environment']['cpu_allocator_tuned'] is True

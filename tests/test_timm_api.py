@@ -1,22 +1,20 @@
-"""The timm model API on every registered model."""
+"""The timm model API, on one network of each layout (``LAYOUTS`` in conftest.py: the deeper networks repeat
+the same modules); ``.ci/run`` also runs timm's own model tests on every registered model."""
 import math
 
 import pytest
 import timm
 import torch
 import torch.nn as nn
-from conftest import CIFAR_MODELS, small_input_size
+from conftest import CIFAR_MODELS, LAYOUT_IDS, LAYOUTS, small_input_size
 from timm.layers import DropPath
 from timm.models import group_parameters
 
 import timm_ran
 
-ALL = list(timm_ran.MODEL_NAMES)
-
-
-@pytest.mark.parametrize('model_name', ALL)
-def test_forward_at_default_size(model_name):
-    model = timm.create_model(model_name).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_forward_at_default_size(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs).eval()
     x = torch.randn(2, *model.pretrained_cfg['input_size'])
     with torch.no_grad():
         features = model.forward_features(x)
@@ -27,9 +25,9 @@ def test_forward_at_default_size(model_name):
     torch.testing.assert_close(model(x), logits)
 
 
-@pytest.mark.parametrize('model_name', ALL)
-def test_backward_reaches_every_parameter(model_name):
-    model = timm.create_model(model_name, num_classes=5).train()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_backward_reaches_every_parameter(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs, num_classes=5).train()
     logits = model(torch.randn(2, 3, *small_input_size(model_name)))
     assert logits.shape == (2, 5)
     logits.logsumexp(1).mean().backward()
@@ -37,9 +35,9 @@ def test_backward_reaches_every_parameter(model_name):
     assert missing == []
 
 
-@pytest.mark.parametrize('model_name', ALL)
-def test_odd_input_sizes(model_name):
-    model = timm.create_model(model_name).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_odd_input_sizes(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs).eval()
     sizes = [(33, 47), (17, 9)] if model_name in CIFAR_MODELS else [(33, 47), (224, 300)]
     for size in sizes:
         with torch.no_grad():
@@ -50,18 +48,18 @@ def test_odd_input_sizes(model_name):
         assert logits.shape == (1, model.num_classes) and torch.isfinite(logits).all()
 
 
-@pytest.mark.parametrize('model_name', ALL)
-def test_in_chans(model_name):
-    model = timm.create_model(model_name, in_chans=1).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_in_chans(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs, in_chans=1).eval()
     assert model.stem.conv.in_channels == 1 and model.in_chans == 1
     with torch.no_grad():
         assert model(torch.randn(2, 1, *small_input_size(model_name))).shape == (2, model.num_classes)
 
 
-@pytest.mark.parametrize('model_name', ALL)
-def test_features_only_one_map_per_stage(model_name):
-    model = timm.create_model(model_name, features_only=True).eval()
-    full = timm.create_model(model_name).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_features_only_one_map_per_stage(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs, features_only=True).eval()
+    full = timm.create_model(model_name, **kwargs).eval()
     assert len(model.feature_info) == len(full.stages) + 1  # the stem, then every stage
     height, width = small_input_size(model_name)
     x = torch.randn(2, 3, height, width)
@@ -71,16 +69,16 @@ def test_features_only_one_map_per_stage(model_name):
     for feature, reduction in zip(features, model.feature_info.reduction()):
         assert feature.shape[-2:] == (height // reduction, width // reduction)
 
-    subset = timm.create_model(model_name, features_only=True, out_indices=(1, -1)).eval()
+    subset = timm.create_model(model_name, **kwargs, features_only=True, out_indices=(1, -1)).eval()
     subset.load_state_dict(model.state_dict())
     with torch.no_grad():
         picked = subset(x)
     torch.testing.assert_close(picked, [features[1], features[-1]])
 
 
-@pytest.mark.parametrize('model_name', ALL)
-def test_forward_intermediates(model_name):
-    model = timm.create_model(model_name).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_forward_intermediates(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs).eval()
     x = torch.randn(2, 3, *small_input_size(model_name))
     with torch.no_grad():
         final, intermediates = model.forward_intermediates(x)
@@ -103,9 +101,9 @@ def test_prune_intermediate_layers(model_name):
         torch.testing.assert_close(model.forward_features(x), taps[2])
 
 
-@pytest.mark.parametrize('model_name', ALL)
-def test_classifier_api(model_name):
-    model = timm.create_model(model_name).eval()
+@pytest.mark.parametrize('model_name, kwargs', LAYOUTS, ids=LAYOUT_IDS)
+def test_classifier_api(model_name, kwargs):
+    model = timm.create_model(model_name, **kwargs).eval()
     x = torch.randn(2, 3, *small_input_size(model_name))
     assert model.get_classifier() is model.head.fc
     assert model.get_classifier().in_features == model.num_features == model.head_hidden_size

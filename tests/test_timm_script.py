@@ -4,6 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from timm_ran import timm_script
+
 STAND_IN = textwrap.dedent('''
     import argparse, sys
     import timm
@@ -31,10 +35,13 @@ def test_runs_a_timm_script_as_main_with_our_models_registered(tmp_path):
     assert failed.returncode == 2 and 'the following arguments are required: --model' in failed.stderr
 
 
-def test_a_path_that_is_not_a_python_file_is_a_clear_error(tmp_path):
+def test_a_path_that_is_not_a_python_file_is_a_clear_error(tmp_path, capsys):
+    done = _run(str(tmp_path / 'missing.py'))  # as a user runs it
+    assert done.returncode == 2 and 'error: SCRIPT must be an existing Python file' in done.stderr
+    assert 'Traceback' not in done.stderr
     (tmp_path / 'notes.txt').write_text('hello')
-    for path in (str(tmp_path / 'missing.py'), str(tmp_path / 'notes.txt')):
-        done = _run(path)
-        assert done.returncode == 2 and 'error: SCRIPT must be an existing Python file' in done.stderr
-        assert 'Traceback' not in done.stderr
-    assert _run().returncode == 2
+    for argv in ([str(tmp_path / 'notes.txt')], []):  # the same entry point, in process
+        with pytest.raises(SystemExit) as exited:
+            timm_script.main(argv)
+        assert exited.value.code == 2
+    assert 'error: SCRIPT must be an existing Python file' in capsys.readouterr().err
