@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
-from timm_ran.run_report import recipe_summary
+from timm_ran.run_report import load_run, recipe_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | training | details |\n'
@@ -36,12 +36,12 @@ def rows(root: Path = ROOT) -> List[str]:
     lines = []
     for name in names:
         folder = root / _read(weights / f'{name}.json')['results']
-        results = _read(folder / 'test.json')
+        results, run = _read(folder / 'test.json'), load_run(str(folder))
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
         evidence = folder.relative_to(root)
         lines.append(
             f"| `{name}` | {_data(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
-            f"{recipe_summary(_read(folder / 'args.json'), _read(folder / 'summary.json'))} | "
+            f"{recipe_summary(run['args'], run['summary'])} | "
             f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{evidence}/]({evidence}/) |")
     return lines
 

@@ -18,7 +18,6 @@ Two branches run side by side (Sec. 3, Figs. 1-3)::
 
 With ``a = 0`` the classification branch is a plain ResNet-8 and the attention branch is skipped.
 """
-import inspect
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
@@ -38,7 +37,7 @@ from timm.models import (
 from timm.models.resnet import BasicBlock, downsample_conv
 from timm.models.vision_transformer import Block, VisionTransformer
 
-from .checkpoints import check_weights_file, local_weights_file
+from .checkpoints import check_pretrained_file, local_weights_file
 from .pretrained import cfg_has_weights
 from .ran import CIFAR10_CLASSES, init_weights
 
@@ -311,9 +310,6 @@ class AttnRefineResNet(nn.Module):
         return self.forward_head(self.forward_features(x, attn_map))
 
 
-_ARCH_ARGS = frozenset(inspect.signature(AttnRefineResNet.__init__).parameters) - {'self', 'device', 'dtype'}
-
-
 def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) -> AttnRefineResNet:
     """``pretrained`` passes through to the ViT (``vit_pretrained`` overrides it); the two trained
     branches load weights only when the config names a file (``pretrained_cfg_overlay=dict(file=...)``):
@@ -327,10 +323,7 @@ def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) ->
     kwargs.setdefault('input_std', cfg.std)
     file = local_weights_file(cfg) if pretrained else None
     if file:  # a user's file: does it hold this architecture?
-        arch_kwargs = {k: v for k, v in kwargs.items() if k in _ARCH_ARGS and k not in ('in_chans', 'vit_pretrained')}
-        reference = AttnRefineResNet(**arch_kwargs, device='meta')
-        ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
-        check_weights_file(file, reference, variant, ignore)
+        check_pretrained_file(file, AttnRefineResNet, variant, cfg, kwargs, exclude=('vit_pretrained',))
     model = build_model_with_cfg(AttnRefineResNet, variant, pretrained and cfg_has_weights(cfg), **kwargs)
     vit_size = model.attn_source.vit.patch_embed.img_size  # None for a ViT taking any size
     input_size = (kwargs.get('in_chans', 3), *vit_size) if vit_size else model.pretrained_cfg['input_size']

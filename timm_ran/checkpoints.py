@@ -6,6 +6,7 @@ Through timm's loaders, a file that is not a checkpoint surfaces as an unpicklin
 and what was expected (``CheckpointError``).
 """
 import argparse
+import inspect
 import os
 import re
 from typing import Any, Dict, Optional, Tuple
@@ -18,7 +19,7 @@ from timm.models import clean_state_dict
 
 from .errors import CheckpointError, MissingPathError
 
-__all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'check_weights_file',
+__all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'check_pretrained_file',
            'load_weights', 'local_weights_file']
 
 EXPECTED = 'a state dict or training checkpoint saved by torch.save (.pth, .pth.tar) or a .safetensors file'
@@ -144,10 +145,18 @@ def local_weights_file(cfg: Any) -> Optional[str]:
     return None
 
 
-def check_weights_file(path: str, reference: nn.Module, model_name: str, ignore: Tuple[str, ...] = ()) -> None:
-    """Fail with ``CheckpointError`` unless ``path`` holds the weights of ``reference``'s architecture (which
-    may live on the meta device). Run before timm loads a user's file: when the number of classes changes,
-    timm loads without strict key checks, and a file of another network would load nothing, silently."""
+def check_pretrained_file(path: str, model_cls: type, model_name: str, cfg: Any, kwargs: Dict[str, Any],
+                          exclude: Tuple[str, ...] = ()) -> None:
+    """Fail with ``CheckpointError`` unless ``path`` holds the weights of ``model_cls`` built from the
+    architecture arguments in ``kwargs`` (those its constructor takes, less ``exclude``), built here on the
+    meta device. Run before timm loads a user's file: when the number of classes changes, timm loads
+    without strict key checks, and a file of another network would load nothing, silently. The classifier
+    (which timm replaces for another ``num_classes``) and, for ``in_chans`` other than 3, the first conv
+    (which timm adapts) are not compared."""
+    params = inspect.signature(model_cls.__init__).parameters
+    skip = {'self', 'device', 'dtype', 'in_chans', *exclude}
+    reference = model_cls(**{k: v for k, v in kwargs.items() if k in params and k not in skip}, device='meta')
+    ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
     check_state_dict(reference, read_state_dict(path), path, model_name, ignore)
 
 

@@ -21,7 +21,6 @@ Three basic units are available (paper Sec. 4.2): the pre-activation bottleneck 
 Mappings, 2016; the default), the post-activation ResNeXt bottleneck of the official AttentionNeXt-56
 prototxt, and a pre-activation Inception-ResNet unit.
 """
-import inspect
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -52,7 +51,7 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
-from .checkpoints import check_weights_file, local_weights_file
+from .checkpoints import check_pretrained_file, local_weights_file
 from .errors import NoWeightsError
 from .layers import add_into, max_pool_3x3_s2, upsample_like
 from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, is_bundled, verify_weights
@@ -725,20 +724,13 @@ def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
     if file and is_bundled(file):
         verify_weights(file)
     elif file:
-        arch_kwargs = {k: v for k, v in kwargs.items() if k in _ARCH_ARGS and k != 'in_chans'}
-        reference = ResidualAttentionNet(**arch_kwargs, device='meta')
-        # timm replaces the classifier (other num_classes) and adapts the first conv (other in_chans)
-        ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
-        check_weights_file(file, reference, variant, ignore)
+        check_pretrained_file(file, ResidualAttentionNet, variant, cfg, kwargs)
     if cfg_has_weights(cfg):
         return
     name = f'{variant}.{cfg.tag}' if cfg.tag else variant
     raise NoWeightsError(
         f"No trained weights exist yet for '{name}': timm_ran ships none for it. Create the model with "
         f"pretrained=False, or load your own checkpoint with pretrained_cfg_overlay=dict(file='PATH').")
-
-
-_ARCH_ARGS = frozenset(inspect.signature(ResidualAttentionNet.__init__).parameters) - {'self', 'device', 'dtype'}
 
 
 def _create_ran(variant: str, pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:
