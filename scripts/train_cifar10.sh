@@ -12,17 +12,7 @@
 # autocast (--amp) is added only where the CPU has bf16 kernels (AVX-512 or AMX) or on CUDA; on an
 # AVX2-only CPU bf16 is emulated and many times slower than fp32 (results/speed/README.md).
 set -euo pipefail
-if [ $# -lt 2 ]; then
-    echo "usage: $0 MODEL RUN_DIR [DATA_DIR]   (MODEL: attention56 or attention92)" >&2
-    exit 2
-fi
-model=$1
-run_dir=$2
-data_dir=${3:-../shared/data/cifar10-jpeg}
-case $model in
-    attention56|attention92) ;;
-    *) echo "error: MODEL must be attention56 or attention92, got '$model'" >&2; exit 2 ;;
-esac
+. "$(dirname "$0")/cifar10_run_args.sh"
 
 amp=$(python -c "import torch; from timm_ran.runtime import cpu_has_native_bf16
 print('--amp' if torch.cuda.is_available() or cpu_has_native_bf16() else '')")

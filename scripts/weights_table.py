@@ -1,6 +1,7 @@
 """The README's table of shipped weights, generated from the evidence committed under ``results/``:
 
     python scripts/weights_table.py          # prints the Markdown table (tests/test_docs.py checks README has it)
+    python scripts/weights_table.py --write  # replaces the table in README.md with it
 
 For each weights file in ``weights/SHA256SUMS`` the folder named by its ``weights/<name>.json``
 (``results``, recorded by ``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (the
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+from timm_ran.files import atomic_write_text
+from timm_ran.pretrained import bundled_names
 from timm_ran.run_report import load_run, recipe_summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +34,7 @@ def _data(results: Dict[str, Any]) -> str:
 def rows(root: Path = ROOT) -> List[str]:
     """One row per shipped weights file, in name order."""
     weights = root / 'weights'
-    names = sorted(line.split()[1].removesuffix('.safetensors')
-                   for line in (weights / 'SHA256SUMS').read_text().splitlines() if line.strip())
+    names = bundled_names(weights)
     lines = []
     for name in names:
         folder = root / _read(weights / f'{name}.json')['results']
@@ -50,5 +52,24 @@ def table(root: Path = ROOT) -> str:
     return '\n'.join([HEADER, *rows(root)])
 
 
+def replace_table(readme: str, new_table: str) -> str:
+    """``readme`` with the Markdown table that starts with HEADER replaced by ``new_table``."""
+    lines = readme.split('\n')
+    header = HEADER.split('\n')[0]
+    if header not in lines:
+        raise SystemExit(f'error: README.md has no weights table (a line {header!r})')
+    start = lines.index(header)
+    end = start
+    while end < len(lines) and lines[end].startswith('|'):
+        end += 1
+    return '\n'.join(lines[:start] + new_table.split('\n') + lines[end:])
+
+
 if __name__ == '__main__':
-    print(table(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT))
+    if sys.argv[1:] == ['--write']:
+        readme = ROOT / 'README.md'
+        atomic_write_text(str(readme), replace_table(readme.read_text(), table()))
+    elif sys.argv[1:]:
+        raise SystemExit('usage: python scripts/weights_table.py [--write]')
+    else:
+        print(table())

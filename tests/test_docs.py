@@ -1,10 +1,13 @@
 """README.md and the pages under docs/: every relative link resolves, to a file and, for a link into a
-Markdown page, to one of its headings; README's weights table is the one generated from results/."""
+Markdown page, to one of its headings (MODEL_CARD.md's links too); README's weights table and
+MODEL_CARD.md's per-weights sections are the ones generated from results/."""
 import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from timm_ran.pretrained import bundled_names
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md'))]
@@ -35,7 +38,7 @@ def test_every_page_is_found():
         'ablations.md', 'attnrefine.md', 'network.md', 'speed.md', 'timm-scripts.md', 'training.md']
 
 
-@pytest.mark.parametrize('page', PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize('page', [*PAGES, ROOT / 'MODEL_CARD.md'], ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(page):
     broken = []
     for target in _links(page):
@@ -61,3 +64,14 @@ def test_the_weights_table_is_generated_from_results():
     shipped = (ROOT / 'weights' / 'SHA256SUMS').read_text().split()[1::2]
     assert [row.split('`')[1] + '.safetensors' for row in table.splitlines()[2:]] == sorted(shipped)
     assert table in (ROOT / 'README.md').read_text()
+
+
+def test_the_model_card_sections_are_generated_from_results():
+    spec = importlib.util.spec_from_file_location('model_card', ROOT / 'scripts' / 'model_card.py')
+    model_card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model_card)
+    card = (ROOT / 'MODEL_CARD.md').read_text()
+    assert model_card.render(card) == card, 'MODEL_CARD.md is stale: run python scripts/model_card.py'
+    for name in bundled_names(ROOT / 'weights'):
+        section = model_card.section(name)
+        assert section in card and section.count('| top-1 / top-5, single view |') == 1

@@ -65,6 +65,7 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
     atomic_write_text(str(sums_path), ''.join(f'{sha}  {file}\n' for file, sha in sorted(sums.items())))
     if measured:
         summary = {k: measured[k] for k in RESULT_KEYS}
+        summary['ema'] = use_ema  # MODEL_CARD.md says which weights of the run these are
         evidence = Path(results).resolve().parent
         summary['results'] = _repo_relative(evidence)  # the folder of the evidence (scripts/weights_table.py)
         if (evidence / 'args.json').is_file() and (evidence / 'summary.json').is_file():

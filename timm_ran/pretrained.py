@@ -9,9 +9,10 @@ import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-__all__ = ['HF_HUB_ORG', 'CHECKSUMS', 'weights_dir', 'bundled_weights', 'bundled_file', 'bundled_results',
+__all__ = ['HF_HUB_ORG', 'CHECKSUMS', 'weights_dir', 'bundled_weights', 'bundled_names', 'bundled_file',
+           'bundled_results',
            'sha256_of', 'verify_weights', 'read_checksums', 'cfg_has_weights', 'is_bundled']
 
 HF_HUB_ORG = 'timm-ran'
@@ -27,6 +28,13 @@ def weights_dir() -> Path:
 def bundled_weights() -> Dict[str, str]:
     """File name -> SHA-256 of every shipped weights file (from ``SHA256SUMS``)."""
     return read_checksums(weights_dir() / CHECKSUMS)
+
+
+def bundled_names(folder: Optional[Path] = None) -> List[str]:
+    """``'<model>.<tag>'`` of every weights file listed in ``folder``'s SHA256SUMS (default: the shipped
+    ones), in name order."""
+    sums = read_checksums(Path(folder) / CHECKSUMS) if folder else bundled_weights()
+    return sorted(file.removesuffix('.safetensors') for file in sums)
 
 
 def read_checksums(path: Path) -> Dict[str, str]:

@@ -356,14 +356,18 @@ def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
 
 
 def hardware_description(device: torch.device) -> str:
-    """What trained a segment: the GPU's name, or the CPU's model name, vector capability and threads."""
+    """What trained a segment: the GPU's name, or the CPU's model name, vector capability (and AMX where the
+    CPU has it: bf16 speed depends on it) and threads."""
     if device.type == 'cuda':
         return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
+    cpu, flags = platform.processor() or platform.machine(), []
     if os.path.exists('/proc/cpuinfo'):
         with open('/proc/cpuinfo') as f:
-            cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), cpu)
-    return f'{cpu} ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads'
+            first_cpu = f.read().split('\n\n')[0].splitlines()
+        fields = {key.strip(): value.strip() for key, _, value in (line.partition(':') for line in first_cpu)}
+        cpu, flags = fields.get('model name', cpu), fields.get('flags', '').split()
+    capability = torch.backends.cpu.get_cpu_capability() + (' + AMX' if 'amx_tile' in flags else '')
+    return f'{cpu} ({capability}), {torch.get_num_threads()} threads'
 
 
 class RunSegments:

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Ship the final weights of a finished scripts/train_cifar10.sh run as MODEL.cifar10 (issue 12).
+#
+#   scripts/ship_cifar10.sh MODEL RUN_DIR [DATA_DIR]
+#
+# Run from the repository root with the project installed editable (pip install -e .), so that
+# `--pretrained` reads this checkout's weights/. Steps:
+#   1. refuses a run that has not finished its schedule (the shipped weights are the final ones, never
+#      a checkpoint chosen by a test figure);
+#   2. copies the run's logs and segments to results/runs/MODEL.cifar10/ (timm_ran.run_report);
+#   3. exports RUN_DIR/last.pth.tar to weights/MODEL.cifar10.safetensors (+ SHA256SUMS);
+#   4. measures the shipped file with the acceptance command, `timm_ran.validate --pretrained` (single
+#      centre view and flip TTA, fp32), into results/runs/MODEL.cifar10/test.json;
+#   5. exports again with --results, so weights/MODEL.cifar10.json (quoted by pretrained_cfg) holds
+#      that figure, the evidence folder and the recipe (the same bytes: the SHA-256 does not change);
+#   6. regenerates MODEL_CARD.md's section and README's weights table from results/.
+set -euo pipefail
+. "$(dirname "$0")/cifar10_run_args.sh"
+name=$model.cifar10
+evidence=results/runs/$name
+
+weights=$(python -c "import timm_ran.pretrained as p; print(p.weights_dir())")
+if [ "$weights" != "$PWD/weights" ]; then
+    echo "error: timm_ran reads its weights from $weights, not $PWD/weights: run from the repository root" \
+         "with the project installed editable (pip install -e .)" >&2
+    exit 2
+fi
+python -m timm_ran.run_report "$run_dir" > /dev/null  # a clean error when RUN_DIR is not a run
+python - "$run_dir" <<'EOF'
+import sys
+from timm_ran.run_report import load_run
+run = load_run(sys.argv[1])
+done, total = (run['summary'][-1]['epoch'] + 1 if run['summary'] else 0), run['args']['epochs']
+if done < total:
+    sys.exit(f'error: {sys.argv[1]} has finished {done} of its {total} epochs: ship only the final weights')
+EOF
+
+python -m timm_ran.run_report "$run_dir" --copy-to "$evidence" --title "$name: the CPU run of the shipped weights (issue 12)"
+python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$name" --folder weights
+python -m timm_ran.validate --model "$model" --pretrained --data-dir "$data_dir" --tta --no-progress \
+    --output "$evidence/test.json"
+python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$name" --folder weights \
+    --results "$evidence/test.json"
+python scripts/model_card.py
+python scripts/weights_table.py --write
+git status --short weights "$evidence" MODEL_CARD.md README.md
