@@ -2,7 +2,9 @@
 Markdown page, to one of its headings (MODEL_CARD.md's links too); README's weights table and
 MODEL_CARD.md's per-weights sections are the ones generated from results/."""
 import importlib.util
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,22 +58,51 @@ def test_the_readme_links_every_docs_page():
     assert [p.name for p in PAGES[1:] if p.resolve() not in linked] == []
 
 
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'scripts' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_weights_table_is_generated_from_results():
-    spec = importlib.util.spec_from_file_location('weights_table', ROOT / 'scripts' / 'weights_table.py')
-    weights_table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(weights_table)
+    weights_table = _script('weights_table')
     table = weights_table.table()
     shipped = (ROOT / 'weights' / 'SHA256SUMS').read_text().split()[1::2]
     assert [row.split('`')[1] + '.safetensors' for row in table.splitlines()[2:]] == sorted(shipped)
     assert table in (ROOT / 'README.md').read_text()
 
 
+def test_weights_table_write_replaces_only_the_table():
+    weights_table = _script('weights_table')
+    old = '\n'.join([weights_table.HEADER, '| `old.cifar10` | x | 1 / 2 | - | y | z |'])
+    readme = f'# Title\n\nBefore.\n\n{old}\n\nAfter.\n'
+    assert weights_table.replace_table(readme, 'NEW') == '# Title\n\nBefore.\n\nNEW\n\nAfter.\n'
+    with pytest.raises(SystemExit, match='README.md has no weights table'):
+        weights_table.replace_table('# Title\n', 'NEW')
+
+
 def test_the_model_card_sections_are_generated_from_results():
-    spec = importlib.util.spec_from_file_location('model_card', ROOT / 'scripts' / 'model_card.py')
-    model_card = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(model_card)
+    model_card = _script('model_card')
     card = (ROOT / 'MODEL_CARD.md').read_text()
     assert model_card.render(card) == card, 'MODEL_CARD.md is stale: run python scripts/model_card.py'
     for name in bundled_names(ROOT / 'weights'):
         section = model_card.section(name)
         assert section in card and section.count('| top-1 / top-5, single view |') == 1
+
+
+def test_the_model_card_gains_a_section_for_new_weights(tmp_path):
+    """A newly exported weights file (here attention92.cifar10, with attention56's evidence) gets its section
+    above '## Limitations'; rendering again changes nothing."""
+    model_card = _script('model_card')
+    weights = tmp_path / 'weights'
+    weights.mkdir()
+    evidence = json.loads((ROOT / 'weights' / 'attention56.cifar10.json').read_text())
+    (weights / 'attention92.cifar10.json').write_text(json.dumps(evidence))
+    (weights / 'SHA256SUMS').write_text(f"{'a' * 64}  attention92.cifar10.safetensors\n")
+    shutil.copytree(ROOT / evidence['results'], tmp_path / evidence['results'])
+    card = model_card.render('# Card\n\n## Limitations\n\n- none\n', tmp_path)
+    assert card.index('## attention92.cifar10\n\n<!-- begin generated: attention92.cifar10 -->') < \
+        card.index('## Limitations')
+    assert '`attention92`, 1.9' in card and f"SHA-256 `{'a' * 64}`" in card
+    assert model_card.render(card, tmp_path) == card
