@@ -16,11 +16,10 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Dict
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import CHECKSUMS, bundled_names, read_checksums
-from timm_ran.run_report import load_run, recipe_summary, segments_table
+from timm_ran.run_report import data_summary, load_run, recipe_summary, segments_table
 from timm_ran.sizes import count_size
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,13 +36,6 @@ def _validate_command(name: str, data_dir: str, tta: bool) -> str:
             + (' --tta' if tta else ''))
 
 
-def _data(results: Dict) -> str:
-    folder = Path(results['data']['dir']).name
-    if folder == 'cifar10-jpeg':
-        return f"CIFAR-10 test (JPEG q75 copy, {results['images']:,} images)"
-    return f"{folder}, split {results['data']['split']!r} ({results['images']:,} images)"
-
-
 def section(name: str, root: Path = ROOT) -> str:
     """The generated Markdown of one shipped weights file (between its markers)."""
     measured = json.loads((root / 'weights' / f'{name}.json').read_text())
@@ -57,7 +49,8 @@ def section(name: str, root: Path = ROOT) -> str:
     rows = [
         ('architecture', f"`{size.name}`, {size.params / 1e6:.2f}M params, {size.macs / 1e9:.3f}G MACs at "
                          f"{size.input_size[1]}x{size.input_size[2]}"),
-        ('top-1 / top-5, single view', f"**{results['top1']:.2f}%** / {results['top5']:.2f}% on {_data(results)}, "
+        ('top-1 / top-5, single view', f"**{results['top1']:.2f}%** / {results['top5']:.2f}% on "
+                                       f"{data_summary(results)}, {results['images']:,} images, "
                                        f"loss {results['loss']:.4f}"),
         ('top-1 / top-5, flip TTA', f"{tta['top1']:.2f}% / {tta['top5']:.2f}% (2 views: logits averaged over the "
                                     f"image and its horizontal mirror)" if tta else 'not measured'),

@@ -11,11 +11,11 @@ training arguments) and ``summary.json`` (one row per epoch, with its time).
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, List
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import bundled_names
-from timm_ran.run_report import load_run, recipe_summary
+from timm_ran.run_report import data_summary, load_run, recipe_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | training | details |\n'
@@ -24,11 +24,6 @@ HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip T
 
 def _read(path: Path) -> Any:
     return json.loads(path.read_text())
-
-
-def _data(results: Dict[str, Any]) -> str:
-    folder = Path(results['data']['dir']).name
-    return 'CIFAR-10 test (JPEG q75 copy)' if folder == 'cifar10-jpeg' else f"{folder} {results['data']['split']}"
 
 
 def rows(root: Path = ROOT) -> List[str]:
@@ -42,7 +37,7 @@ def rows(root: Path = ROOT) -> List[str]:
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
         evidence = folder.relative_to(root)
         lines.append(
-            f"| `{name}` | {_data(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
+            f"| `{name}` | {data_summary(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
             f"{recipe_summary(run['args'], run['summary'])} | "
             f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{evidence}/]({evidence}/) |")
     return lines

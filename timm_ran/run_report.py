@@ -18,7 +18,7 @@ from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_write, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'load_run', 'recipe_summary', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
+__all__ = ['RUN_LOGS', 'load_run', 'recipe_summary', 'data_summary', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 
@@ -43,6 +43,13 @@ def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
     precision = 'bf16' if args.get('amp') else 'fp32'
     return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
             f"{args['batch_size']}, {precision}, {duration} on CPU")
+
+
+def data_summary(results: Dict[str, Any]) -> str:
+    """What a ``timm_ran.validate`` JSON measured on: the split of the data folder, with the name the
+    project gives its CIFAR-10 JPEG copy."""
+    folder = os.path.basename(os.path.normpath(results['data']['dir']))
+    return 'CIFAR-10 test (JPEG q75 copy)' if folder == 'cifar10-jpeg' else f"{folder} {results['data']['split']}"
 
 
 def _read_json(path: str) -> Any:
