@@ -12,14 +12,13 @@ curves. The prose around the sections (limitations, notes) is written by hand. A
 file is added at the end of the per-weights part, above ``## Limitations``.
 """
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import CHECKSUMS, bundled_names, read_checksums
-from timm_ran.run_report import data_summary, load_run, recipe_summary, segments_table
+from timm_ran.run_report import data_summary, load_weights_evidence, recipe_summary, segments_table
 from timm_ran.sizes import count_size
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,13 +37,10 @@ def _validate_command(name: str, data_dir: str, tta: bool) -> str:
 
 def section(name: str, root: Path = ROOT) -> str:
     """The generated Markdown of one shipped weights file (between its markers)."""
-    measured = json.loads((root / 'weights' / f'{name}.json').read_text())
-    evidence = root / measured['results']
-    results = json.loads((evidence / 'test.json').read_text())
-    run = load_run(str(evidence))
+    recorded = load_weights_evidence(str(root), name)
+    measured, results, run, folder = recorded['measured'], recorded['results'], recorded['run'], recorded['folder']
     size = count_size(name.split('.')[0])
     sha = read_checksums(root / 'weights' / CHECKSUMS)[f'{name}.safetensors']
-    folder = evidence.relative_to(root)
     tta = results.get('flip_tta')
     rows = [
         ('architecture', f"`{size.name}`, {size.params / 1e6:.2f}M params, {size.macs / 1e9:.3f}G MACs at "
@@ -68,7 +64,7 @@ def section(name: str, root: Path = ROOT) -> str:
                   '`--resume auto`), from `segments.json`:', '', segments_table(run['segments']), '']
     else:
         lines += ['This run predates `segments.json`: its segments (processes) were not recorded.', '']
-    if (evidence / 'curves.png').is_file():
+    if (root / folder / 'curves.png').is_file():
         lines += [f'![training curves of {name}]({folder}/curves.png)', '']
     lines.append(f'Per-epoch log: [{folder}/summary.csv]({folder}/summary.csv).')
     begin, end = _markers(name)

@@ -25,14 +25,19 @@ if [ "$weights" != "$PWD/weights" ]; then
          "with the project installed editable (pip install -e .)" >&2
     exit 2
 fi
-python -m timm_ran.run_report "$run_dir" > /dev/null  # a clean error when RUN_DIR is not a run
 python - "$run_dir" <<'EOF'
 import sys
+from timm_ran.cli import run_tool
+from timm_ran.errors import InputError
 from timm_ran.run_report import load_run
-run = load_run(sys.argv[1])
-done, total = (run['summary'][-1]['epoch'] + 1 if run['summary'] else 0), run['args']['epochs']
-if done < total:
-    sys.exit(f'error: {sys.argv[1]} has finished {done} of its {total} epochs: ship only the final weights')
+
+def check_finished(argv):
+    run = load_run(argv[0])  # an InputError (one 'error:' line) when RUN_DIR is not a run
+    done, total = (run['summary'][-1]['epoch'] + 1 if run['summary'] else 0), run['args']['epochs']
+    if done < total:
+        raise InputError(f'{argv[0]} has finished {done} of its {total} epochs: ship only the final weights')
+
+run_tool(check_finished, sys.argv[1:])
 EOF
 
 python -m timm_ran.run_report "$run_dir" --copy-to "$evidence" --title "$name: the CPU run of the shipped weights (issue 12)"

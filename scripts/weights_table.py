@@ -8,34 +8,26 @@ For each weights file in ``weights/SHA256SUMS`` the folder named by its ``weight
 ``timm_ran.validate --output`` of those weights; with ``--tta`` also the flip figure), ``args.json`` (the
 training arguments) and ``summary.json`` (one row per epoch, with its time).
 """
-import json
 import sys
 from pathlib import Path
-from typing import Any, List
+from typing import List
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import bundled_names
-from timm_ran.run_report import data_summary, load_run, recipe_summary
+from timm_ran.run_report import data_summary, load_weights_evidence, recipe_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | training | details |\n'
           '|---|---|---|---|---|---|')
 
 
-def _read(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 def rows(root: Path = ROOT) -> List[str]:
     """One row per shipped weights file, in name order."""
-    weights = root / 'weights'
-    names = bundled_names(weights)
     lines = []
-    for name in names:
-        folder = root / _read(weights / f'{name}.json')['results']
-        results, run = _read(folder / 'test.json'), load_run(str(folder))
+    for name in bundled_names(root / 'weights'):
+        recorded = load_weights_evidence(str(root), name)
+        results, run, evidence = recorded['results'], recorded['run'], recorded['folder']
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
-        evidence = folder.relative_to(root)
         lines.append(
             f"| `{name}` | {data_summary(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
             f"{recipe_summary(run['args'], run['summary'])} | "

@@ -18,7 +18,8 @@ from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_write, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'load_run', 'recipe_summary', 'data_summary', 'segments_table', 'progress', 'render', 'copy_logs', 'main']
+__all__ = ['RUN_LOGS', 'load_run', 'load_weights_evidence', 'recipe_summary', 'data_summary', 'segments_table',
+           'progress', 'render', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 
@@ -33,6 +34,16 @@ def load_run(run_dir: str) -> Dict[str, Any]:
         file = os.path.join(run_dir, f'{name}.json')
         run[name] = _read_json(file) if os.path.isfile(file) else []
     return run
+
+
+def load_weights_evidence(root: str, name: str) -> Dict[str, Any]:
+    """What a checkout records about its shipped weights ``name``: ``weights/<name>.json`` (``measured``, as
+    ``timm_ran.export_weights --results`` wrote it), the evidence ``folder`` it names (relative to ``root``),
+    that folder's ``test.json`` (``results``: the ``timm_ran.validate`` output) and its run (``load_run``)."""
+    measured = _read_json(os.path.join(root, 'weights', f'{name}.json'))
+    folder = os.path.join(root, measured['results'])
+    return dict(measured=measured, folder=measured['results'], results=_read_json(os.path.join(folder, 'test.json')),
+                run=load_run(folder))
 
 
 def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
