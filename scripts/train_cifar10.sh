@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The training run of the shipped CIFAR-10 weights (attention56.cifar10, attention92.cifar10).
+# The training run of the shipped CIFAR-10 weights (attention56.cifar10, attention92.cifar10), and of
+# resnet164_cifar.cifar10, the paper's ResNet-164 baseline (Sec. 4.1), on equal terms.
 #
 #   scripts/train_cifar10.sh MODEL RUN_DIR [DATA_DIR]
 #
