@@ -1,13 +1,18 @@
 # Sourced by scripts/train_cifar10.sh and scripts/ship_cifar10.sh: reads their arguments
 # MODEL RUN_DIR [DATA_DIR] into $model, $run_dir and $data_dir, or exits 2 with the usage.
+models=(attention56 attention92 resnet164_cifar)
 if [ $# -lt 2 ]; then
-    echo "usage: $0 MODEL RUN_DIR [DATA_DIR]   (MODEL: attention56, attention92 or resnet164_cifar)" >&2
+    echo "usage: $0 MODEL RUN_DIR [DATA_DIR]   (MODEL: one of ${models[*]})" >&2
     exit 2
 fi
 model=$1
 run_dir=$2
 data_dir=${3:-../shared/data/cifar10-jpeg}
-case $model in
-    attention56|attention92|resnet164_cifar) ;;
-    *) echo "error: MODEL must be attention56, attention92 or resnet164_cifar, got '$model'" >&2; exit 2 ;;
-esac
+known=no
+for name in "${models[@]}"; do
+    if [ "$model" = "$name" ]; then known=yes; fi
+done
+if [ $known = no ]; then
+    echo "error: MODEL must be one of ${models[*]}, got '$model'" >&2
+    exit 2
+fi
