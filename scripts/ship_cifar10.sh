@@ -29,11 +29,11 @@ python - "$run_dir" <<'EOF'
 import sys
 from timm_ran.cli import run_tool
 from timm_ran.errors import InputError
-from timm_ran.run_report import load_run
+from timm_ran.run_report import epochs_done, load_run
 
 def check_finished(argv):
     run = load_run(argv[0])  # an InputError (one 'error:' line) when RUN_DIR is not a run
-    done, total = (run['summary'][-1]['epoch'] + 1 if run['summary'] else 0), run['args']['epochs']
+    done, total = epochs_done(run), run['args']['epochs']
     if done < total:
         raise InputError(f'{argv[0]} has finished {done} of its {total} epochs: ship only the final weights')
 

@@ -18,7 +18,7 @@ from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_write, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'load_run', 'load_weights_evidence', 'recipe_summary', 'data_summary', 'segments_table',
+__all__ = ['RUN_LOGS', 'load_run', 'epochs_done', 'load_weights_evidence', 'recipe_summary', 'data_summary', 'segments_table',
            'progress', 'render', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
@@ -34,6 +34,11 @@ def load_run(run_dir: str) -> Dict[str, Any]:
         file = os.path.join(run_dir, f'{name}.json')
         run[name] = _read_json(file) if os.path.isfile(file) else []
     return run
+
+
+def epochs_done(run: Dict[str, Any]) -> int:
+    """How many epochs of its schedule (``run['args']['epochs']``) a ``load_run`` run has finished."""
+    return run['summary'][-1]['epoch'] + 1 if run['summary'] else 0
 
 
 def load_weights_evidence(root: str, name: str) -> Dict[str, Any]:
@@ -87,7 +92,7 @@ def progress(run: Dict[str, Any]) -> str:
     history, total = run['summary'], run['args']['epochs']
     if not history:
         return f"No epoch finished yet (schedule: {total} epochs)."
-    done = history[-1]['epoch'] + 1
+    done = epochs_done(run)
     train_time = sum(row['epoch_time'] for row in history)
     text = (f"{done} of {total} epochs done ({'finished' if done >= total else 'in progress'}); "
             f"{_hours(train_time)} of training and evaluation (sum of the epochs' times); "
