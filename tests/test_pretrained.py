@@ -124,7 +124,7 @@ def test_export_weights_records_accuracy_evidence_and_recipe(tmp_path):
     export_weights(str(checkpoint), 'attention56.test', folder=tmp_path / 'out', results=str(run / 'test.json'))
     recorded = json.loads((tmp_path / 'out' / 'attention56.test.json').read_text())
     assert recorded['top1'] == 91.5 and recorded['results'] == str(run) and recorded['ema'] is False
-    assert recorded['recipe'] == '2 epochs, SGD lr 0.2 cosine, batch 128, fp32, 21 min on CPU'
+    assert recorded['recipe'] == '2 epochs, SGD lr 0.2 cosine, batch 128, fp32, 21.0 min on CPU'
 
 
 @pytest.mark.parametrize('name', SHIPPED)

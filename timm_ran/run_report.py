@@ -51,14 +51,17 @@ def load_weights_evidence(root: str, name: str) -> Dict[str, Any]:
                 run=load_run(folder))
 
 
+def duration(seconds: float) -> str:
+    """A time span as the project's reports write it: hours with two decimals from one hour up, else minutes."""
+    return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min'
+
+
 def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
     """One line on how a run trained, from its ``args.json`` and ``summary.json``: epochs, optimiser,
     learning rate and schedule, batch, precision and the summed epoch times."""
-    minutes = sum(row['epoch_time'] for row in summary) / 60
-    duration = f'{minutes / 60:.1f} h' if minutes >= 120 else f'{minutes:.0f} min'
     precision = 'bf16' if args.get('amp') else 'fp32'
     return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
-            f"{args['batch_size']}, {precision}, {duration} on CPU")
+            f"{args['batch_size']}, {precision}, {duration(sum(row['epoch_time'] for row in summary))} on CPU")
 
 
 def data_summary(results: Dict[str, Any]) -> str:
@@ -73,16 +76,12 @@ def _read_json(path: str) -> Any:
         return json.load(f)
 
 
-def _hours(seconds: float) -> str:
-    return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min'
-
-
 def segments_table(segments: List[Dict[str, Any]]) -> str:
     lines = ['| segment | epochs | wall time | hardware | software | command |', '|---:|---|---:|---|---|---|']
     for number, segment in enumerate(segments, 1):
         first, last = segment['first_epoch'], segment['last_epoch']
         epochs = f'{first}-{last} ({last - first + 1})' if last >= first else 'none finished'
-        lines.append(f"| {number} | {epochs} | {_hours(segment['wall_time_s'])} | {segment['hardware']} | "
+        lines.append(f"| {number} | {epochs} | {duration(segment['wall_time_s'])} | {segment['hardware']} | "
                      f"{segment['software']} | `{segment['command']}` |")
     return '\n'.join(lines)
 
@@ -95,7 +94,7 @@ def progress(run: Dict[str, Any]) -> str:
     done = epochs_done(run)
     train_time = sum(row['epoch_time'] for row in history)
     text = (f"{done} of {total} epochs done ({'finished' if done >= total else 'in progress'}); "
-            f"{_hours(train_time)} of training and evaluation (sum of the epochs' times); "
+            f"{duration(train_time)} of training and evaluation (sum of the epochs' times); "
             f"last training loss {history[-1]['train_loss']:.4f}.")
     evaluated = [row for row in history if not math.isnan(row.get('eval_top1', math.nan))]
     if evaluated:
