@@ -18,7 +18,8 @@ from pathlib import Path
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import CHECKSUMS, bundled_names, read_checksums
-from timm_ran.run_report import data_summary, load_weights_evidence, recipe_summary, segments_table
+from timm_ran.run_report import (data_summary, load_weights_evidence, recipe_summary, segments_table,
+                                 validate_command)
 from timm_ran.sizes import count_size
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +29,6 @@ NEW_SECTIONS_BEFORE = '## Limitations'
 
 def _markers(name: str) -> tuple:
     return f'<!-- begin generated: {name} -->', f'<!-- end generated: {name} -->'
-
-
-def _validate_command(name: str, data_dir: str, tta: bool) -> str:
-    return (f"python -m timm_ran.validate --model {name.split('.')[0]} --pretrained --data-dir {data_dir}"
-            + (' --tta' if tta else ''))
 
 
 def section(name: str, root: Path = ROOT) -> str:
@@ -50,7 +46,7 @@ def section(name: str, root: Path = ROOT) -> str:
                                        f"loss {results['loss']:.4f}"),
         ('top-1 / top-5, flip TTA', f"{tta['top1']:.2f}% / {tta['top5']:.2f}% (2 views: logits averaged over the "
                                     f"image and its horizontal mirror)" if tta else 'not measured'),
-        ('measured by', f"`{_validate_command(name, results['data']['dir'], bool(tta))}` "
+        ('measured by', f"`{validate_command(name, results['data']['dir'], bool(tta))}` "
                         f"({'bf16' if results.get('amp') else 'fp32'}, {results['device']}; "
                         f"[{folder}/test.json]({folder}/test.json))"),
         ('recipe', f"{recipe_summary(run['args'], run['summary'])}; every argument in "

@@ -13,7 +13,7 @@
 #      centre view and flip TTA, fp32), into results/runs/MODEL.cifar10/test.json;
 #   5. exports again with --results, so weights/MODEL.cifar10.json (quoted by pretrained_cfg) holds
 #      that figure, the evidence folder and the recipe (the same bytes: the SHA-256 does not change);
-#   6. regenerates MODEL_CARD.md's section and README's weights table from results/.
+#   6. regenerates MODEL_CARD.md's section and README's weights block (table, commands) from results/.
 set -euo pipefail
 . "$(dirname "$0")/cifar10_run_args.sh"
 name=$model.cifar10

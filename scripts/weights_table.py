@@ -1,12 +1,15 @@
-"""The README's table of shipped weights, generated from the evidence committed under ``results/``:
+"""README's section on the shipped weights, generated from the evidence committed under ``results/``:
 
-    python scripts/weights_table.py          # prints the Markdown table (tests/test_docs.py checks README has it)
-    python scripts/weights_table.py --write  # replaces the table in README.md with it
+    python scripts/weights_table.py          # prints the generated block (tests/test_docs.py checks README has it)
+    python scripts/weights_table.py --write  # replaces the block in README.md with it
 
-For each weights file in ``weights/SHA256SUMS`` the folder named by its ``weights/<name>.json``
-(``results``, recorded by ``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (the
-``timm_ran.validate --output`` of those weights; with ``--tta`` also the flip figure), ``args.json`` (the
-training arguments) and ``summary.json`` (one row per epoch, with its time).
+The block (between ``<!-- begin generated: weights -->`` and ``<!-- end generated: weights -->``) holds the
+weights table, the command that measured each row, and the training runs still in progress. For each
+weights file in ``weights/SHA256SUMS`` the folder named by its ``weights/<name>.json`` (``results``, recorded
+by ``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (the ``timm_ran.validate
+--output`` of those weights; with ``--tta`` also the flip figure), ``args.json`` (the training arguments) and
+``summary.json`` (one row per epoch, with its time). A run in progress is a folder ``results/runs/<name>/``
+(``timm_ran.run_report --copy-to``) whose ``name`` has no weights file yet.
 """
 import sys
 from pathlib import Path
@@ -14,15 +17,18 @@ from typing import List
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import bundled_names
-from timm_ran.run_report import data_summary, load_weights_evidence, recipe_summary
+from timm_ran.run_report import data_summary, duration, epochs_done, load_run, load_weights_evidence, \
+    recipe_summary, validate_command
 
 ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = '<!-- begin generated: weights -->', '<!-- end generated: weights -->'
 HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | training | details |\n'
           '|---|---|---|---|---|---|')
+RUNS = Path('results') / 'runs'
 
 
 def rows(root: Path = ROOT) -> List[str]:
-    """One row per shipped weights file, in name order."""
+    """One table row per shipped weights file, in name order."""
     lines = []
     for name in bundled_names(root / 'weights'):
         recorded = load_weights_evidence(str(root), name)
@@ -35,28 +41,51 @@ def rows(root: Path = ROOT) -> List[str]:
     return lines
 
 
-def table(root: Path = ROOT) -> str:
-    return '\n'.join([HEADER, *rows(root)])
+def commands(root: Path = ROOT) -> List[str]:
+    """The acceptance command of each row (the single-view figure; ``--tta`` adds the flip one)."""
+    return [validate_command(name, load_weights_evidence(str(root), name)['results']['data']['dir'])
+            for name in bundled_names(root / 'weights')]
 
 
-def replace_table(readme: str, new_table: str) -> str:
-    """``readme`` with the Markdown table that starts with HEADER replaced by ``new_table``."""
-    lines = readme.split('\n')
-    header = HEADER.split('\n')[0]
-    if header not in lines:
-        raise SystemExit(f'error: README.md has no weights table (a line {header!r})')
-    start = lines.index(header)
-    end = start
-    while end < len(lines) and lines[end].startswith('|'):
-        end += 1
-    return '\n'.join(lines[:start] + new_table.split('\n') + lines[end:])
+def runs_in_progress(root: Path = ROOT) -> List[str]:
+    """One Markdown line per committed run under ``results/runs/`` whose name has no weights yet."""
+    shipped = set(bundled_names(root / 'weights'))
+    lines = []
+    for folder in sorted((root / RUNS).iterdir()) if (root / RUNS).is_dir() else []:
+        if folder.name in shipped or not (folder / 'args.json').is_file():
+            continue
+        run = load_run(str(folder))
+        link = (RUNS / folder.name).as_posix()
+        spent = duration(sum(row['epoch_time'] for row in run['summary']))
+        lines.append(f"- `{folder.name}`: {epochs_done(run)} of {run['args']['epochs']} epochs done in {spent}, no "
+                     f"weights until its schedule ends ([{link}/]({link}/): progress, every segment's command, curves)")
+    return lines
+
+
+def block(root: Path = ROOT) -> str:
+    """The generated Markdown between BEGIN and END."""
+    lines = [BEGIN, HEADER, *rows(root), '',
+             'Each row is measured by its acceptance command on the 10,000 test images (`--tta` adds the flip '
+             'column: logits averaged over the image and its mirror):', '', '```bash', *commands(root), '```']
+    training = runs_in_progress(root)
+    if training:
+        lines += ['', 'Training now (committed at each stop of the run):', '', *training]
+    return '\n'.join([*lines, END])
+
+
+def replace_block(readme: str, new_block: str) -> str:
+    """``readme`` with the text from BEGIN to END replaced by ``new_block``."""
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise SystemExit(f'error: README.md has no generated weights block (a line {BEGIN!r}, later {END!r})')
+    return readme[:start] + new_block + readme[end + len(END):]
 
 
 if __name__ == '__main__':
     if sys.argv[1:] == ['--write']:
         readme = ROOT / 'README.md'
-        atomic_write_text(str(readme), replace_table(readme.read_text(), table()))
+        atomic_write_text(str(readme), replace_block(readme.read_text(), block()))
     elif sys.argv[1:]:
         raise SystemExit('usage: python scripts/weights_table.py [--write]')
     else:
-        print(table())
+        print(block())

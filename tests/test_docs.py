@@ -65,20 +65,50 @@ def _script(name: str):
     return module
 
 
-def test_the_weights_table_is_generated_from_results():
+def test_the_weights_block_is_generated_from_results():
     weights_table = _script('weights_table')
-    table = weights_table.table()
-    assert [row.split('`')[1] for row in table.splitlines()[2:]] == bundled_names(ROOT / 'weights')
-    assert table in (ROOT / 'README.md').read_text()
+    block = weights_table.block()
+    assert [row.split('`')[1] for row in weights_table.rows()] == bundled_names(ROOT / 'weights')
+    assert len(weights_table.commands()) == len(bundled_names(ROOT / 'weights'))
+    assert block in (ROOT / 'README.md').read_text(), 'README.md is stale: run python scripts/weights_table.py --write'
 
 
-def test_weights_table_write_replaces_only_the_table():
+def test_weights_table_write_replaces_only_the_block():
     weights_table = _script('weights_table')
-    old = '\n'.join([weights_table.HEADER, '| `old.cifar10` | x | 1 / 2 | - | y | z |'])
+    old = '\n'.join([weights_table.BEGIN, weights_table.HEADER, '| `old.cifar10` | x | 1 / 2 | - | y | z |',
+                     weights_table.END])
     readme = f'# Title\n\nBefore.\n\n{old}\n\nAfter.\n'
-    assert weights_table.replace_table(readme, 'NEW') == '# Title\n\nBefore.\n\nNEW\n\nAfter.\n'
-    with pytest.raises(SystemExit, match='README.md has no weights table'):
-        weights_table.replace_table('# Title\n', 'NEW')
+    assert weights_table.replace_block(readme, 'NEW') == '# Title\n\nBefore.\n\nNEW\n\nAfter.\n'
+    with pytest.raises(SystemExit, match='README.md has no generated weights block'):
+        weights_table.replace_block('# Title\n', 'NEW')
+
+
+def test_a_run_without_weights_is_listed_as_training_until_it_ships(tmp_path):
+    """A run copied to results/runs/ shows its epochs in the block; once its weights ship, it is a table row
+    with its acceptance command instead (here attention92.cifar10, with attention56's evidence)."""
+    weights_table = _script('weights_table')
+    (tmp_path / 'weights').mkdir()
+    for file in ('SHA256SUMS', 'attention56.cifar10.json'):
+        shutil.copy(ROOT / 'weights' / file, tmp_path / 'weights' / file)
+    run = tmp_path / 'results' / 'runs' / 'attention92.cifar10'
+    shutil.copytree(ROOT / 'results' / 'runs' / 'attention56.cifar10', tmp_path / 'results' / 'runs' /
+                    'attention56.cifar10')
+    shutil.copytree(ROOT / 'results' / 'runs' / 'attention56.cifar10', run)
+    summary = json.loads((run / 'summary.json').read_text())
+    (run / 'summary.json').write_text(json.dumps(summary[:27]))
+    spent = sum(row['epoch_time'] for row in summary[:27]) / 3600
+    assert f'- `attention92.cifar10`: 27 of 200 epochs done in {spent:.2f} h, no weights' in weights_table.block(tmp_path)
+    assert '--model attention92' not in weights_table.block(tmp_path)
+
+    (run / 'summary.json').write_text(json.dumps(summary))
+    evidence = json.loads((ROOT / 'weights' / 'attention56.cifar10.json').read_text())
+    (tmp_path / 'weights' / 'attention92.cifar10.json').write_text(
+        json.dumps(dict(evidence, results='results/runs/attention92.cifar10')))
+    with open(tmp_path / 'weights' / 'SHA256SUMS', 'a') as sums:
+        sums.write(f"{'a' * 64}  attention92.cifar10.safetensors\n")
+    block = weights_table.block(tmp_path)
+    assert 'Training now' not in block and '| `attention92.cifar10` |' in block
+    assert 'python -m timm_ran.validate --model attention92 --pretrained --data-dir ../shared/data/cifar10-jpeg' in block
 
 
 def test_the_model_card_sections_are_generated_from_results():

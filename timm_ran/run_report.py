@@ -71,6 +71,12 @@ def data_summary(results: Dict[str, Any]) -> str:
     return 'CIFAR-10 test (JPEG q75 copy)' if folder == 'cifar10-jpeg' else f"{folder} {results['data']['split']}"
 
 
+def validate_command(name: str, data_dir: str, tta: bool = False) -> str:
+    """The acceptance command that measures shipped weights ``name`` (``MODEL.TAG``) on ``data_dir``."""
+    return (f"python -m timm_ran.validate --model {name.split('.')[0]} --pretrained --data-dir {data_dir}"
+            + (' --tta' if tta else ''))
+
+
 def _read_json(path: str) -> Any:
     with open(path) as f:
         return json.load(f)
