@@ -13,12 +13,12 @@ by ``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (
 """
 import sys
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, List
 
 from timm_ran.files import atomic_write_text
 from timm_ran.pretrained import bundled_names
 from timm_ran.run_report import data_summary, duration, epochs_done, load_run, load_weights_evidence, \
-    recipe_summary, validate_command
+    recipe_summary, training_time, validate_command
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = '<!-- begin generated: weights -->', '<!-- end generated: weights -->'
@@ -27,47 +27,50 @@ HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip T
 RUNS = Path('results') / 'runs'
 
 
-def rows(root: Path = ROOT) -> List[str]:
-    """One table row per shipped weights file, in name order."""
+def shipped(root: Path = ROOT) -> Dict[str, Dict[str, Any]]:
+    """Each shipped weights file's evidence (``load_weights_evidence``), in name order."""
+    return {name: load_weights_evidence(str(root), name) for name in bundled_names(root / 'weights')}
+
+
+def rows(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
+    """One table row per shipped weights file of ``shipped()``."""
     lines = []
-    for name in bundled_names(root / 'weights'):
-        recorded = load_weights_evidence(str(root), name)
-        results, run, evidence = recorded['results'], recorded['run'], recorded['folder']
+    for name, recorded in evidence.items():
+        results, run, folder = recorded['results'], recorded['run'], recorded['folder']
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
         lines.append(
             f"| `{name}` | {data_summary(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
             f"{recipe_summary(run['args'], run['summary'])} | "
-            f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{evidence}/]({evidence}/) |")
+            f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{folder}/]({folder}/) |")
     return lines
 
 
-def commands(root: Path = ROOT) -> List[str]:
+def commands(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
     """The acceptance command of each row (the single-view figure; ``--tta`` adds the flip one)."""
-    return [validate_command(name, load_weights_evidence(str(root), name)['results']['data']['dir'])
-            for name in bundled_names(root / 'weights')]
+    return [validate_command(name, recorded['results']['data']['dir']) for name, recorded in evidence.items()]
 
 
-def runs_in_progress(root: Path = ROOT) -> List[str]:
-    """One Markdown line per committed run under ``results/runs/`` whose name has no weights yet."""
-    shipped = set(bundled_names(root / 'weights'))
+def runs_in_progress(root: Path, shipped_names: List[str]) -> List[str]:
+    """One Markdown line per committed run under ``results/runs/`` whose name is not in ``shipped_names``."""
     lines = []
     for folder in sorted((root / RUNS).iterdir()) if (root / RUNS).is_dir() else []:
-        if folder.name in shipped or not (folder / 'args.json').is_file():
+        if folder.name in shipped_names or not (folder / 'args.json').is_file():
             continue
         run = load_run(str(folder))
         link = (RUNS / folder.name).as_posix()
-        spent = duration(sum(row['epoch_time'] for row in run['summary']))
-        lines.append(f"- `{folder.name}`: {epochs_done(run)} of {run['args']['epochs']} epochs done in {spent}, no "
-                     f"weights until its schedule ends ([{link}/]({link}/): progress, every segment's command, curves)")
+        lines.append(f"- `{folder.name}`: {epochs_done(run)} of {run['args']['epochs']} epochs done in "
+                     f"{duration(training_time(run['summary']))}, no weights until its schedule ends "
+                     f"([{link}/]({link}/): progress, every segment's command, curves)")
     return lines
 
 
 def block(root: Path = ROOT) -> str:
     """The generated Markdown between BEGIN and END."""
-    lines = [BEGIN, HEADER, *rows(root), '',
+    evidence = shipped(root)
+    lines = [BEGIN, HEADER, *rows(evidence), '',
              'Each row is measured by its acceptance command on the 10,000 test images (`--tta` adds the flip '
-             'column: logits averaged over the image and its mirror):', '', '```bash', *commands(root), '```']
-    training = runs_in_progress(root)
+             'column: logits averaged over the image and its mirror):', '', '```bash', *commands(evidence), '```']
+    training = runs_in_progress(root, list(evidence))
     if training:
         lines += ['', 'Training now (committed at each stop of the run):', '', *training]
     return '\n'.join([*lines, END])

@@ -56,12 +56,17 @@ def duration(seconds: float) -> str:
     return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min'
 
 
+def training_time(summary: List[Dict[str, Any]]) -> float:
+    """Seconds a run has spent in its epochs (training and evaluation): the sum of ``summary.json``'s times."""
+    return sum(row['epoch_time'] for row in summary)
+
+
 def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
     """One line on how a run trained, from its ``args.json`` and ``summary.json``: epochs, optimiser,
     learning rate and schedule, batch, precision and the summed epoch times."""
     precision = 'bf16' if args.get('amp') else 'fp32'
     return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
-            f"{args['batch_size']}, {precision}, {duration(sum(row['epoch_time'] for row in summary))} on CPU")
+            f"{args['batch_size']}, {precision}, {duration(training_time(summary))} on CPU")
 
 
 def data_summary(results: Dict[str, Any]) -> str:
@@ -98,9 +103,8 @@ def progress(run: Dict[str, Any]) -> str:
     if not history:
         return f"No epoch finished yet (schedule: {total} epochs)."
     done = epochs_done(run)
-    train_time = sum(row['epoch_time'] for row in history)
     text = (f"{done} of {total} epochs done ({'finished' if done >= total else 'in progress'}); "
-            f"{duration(train_time)} of training and evaluation (sum of the epochs' times); "
+            f"{duration(training_time(history))} of training and evaluation (sum of the epochs' times); "
             f"last training loss {history[-1]['train_loss']:.4f}.")
     evaluated = [row for row in history if not math.isnan(row.get('eval_top1', math.nan))]
     if evaluated:
