@@ -129,6 +129,11 @@ def test_experiments_sizes_and_run_report(files, capsys):
                       '--models for mask-type must be among')
     _fails_with('sizes', ['--bogus'], 'unrecognized arguments: --bogus')
     _fails_with('run_report', [files / 'no-run'], 'is not a timm_ran.train run: it has no args.json')
+    _fails_in_process(capsys, 'run_state', ['save', files / 'no-run', files / 'carried'],
+                      "has no last.pth.tar: no epoch of the run has finished")
+    _fails_in_process(capsys, 'run_state', ['restore', files / 'no-run', files / 'run'], 'holds no saved run state')
+    _fails_in_process(capsys, 'run_state', ['load', files], "invalid choice: 'load' (choose from 'save', 'restore')")
+    assert not (files / 'carried').exists() and not (files / 'run').exists()  # nothing written
 
 
 def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(monkeypatch):

@@ -1,0 +1,90 @@
+"""Carry a training run's resume state in the repository, so that a run of many sessions survives the loss
+of the machine that holds its folder:
+
+    python -m timm_ran.run_state save RUN_DIR DIR       # at every stop: the logs (run_report) + last.pth.tar
+    python -m timm_ran.run_state restore DIR RUN_DIR    # on a new machine, then resume with --resume auto
+
+``save`` is ``python -m timm_ran.run_report RUN_DIR --copy-to DIR`` plus the run's ``last.pth.tar``, the
+only checkpoint ``--resume auto`` needs. ``restore`` puts them back into RUN_DIR, and refuses when RUN_DIR
+already holds the same or a later epoch, so it never rolls a run back. The resumed run reaches the weights
+of an uninterrupted one (``timm_ran.train``'s seeding per epoch; tests/test_train.py checks it).
+"""
+import os
+import shutil
+from typing import List, Optional
+
+from .checkpoints import load_checkpoint_file
+from .cli import ToolParser, run_tool
+from .errors import InputError, MissingPathError
+from .files import atomic_write, atomic_write_text
+from .run_report import RUN_LOGS, copy_logs
+
+__all__ = ['CHECKPOINT', 'RESUME_NOTE', 'checkpoint_epoch', 'save', 'restore', 'main']
+
+CHECKPOINT = 'last.pth.tar'
+RESUME_NOTE = ('`last.pth.tar`: the run\'s resume state after epoch {epoch} (`python -m timm_ran.run_state save`), '
+               'to continue the run on another machine: `python -m timm_ran.run_state restore DIR RUN_DIR`, then '
+               'the run\'s own command (it ends in `--resume auto`). Not weights to use: those ship in weights/ '
+               'once the schedule ends.\n')
+
+
+def checkpoint_epoch(run_dir: str) -> Optional[int]:
+    """The last finished epoch in ``run_dir``'s ``last.pth.tar`` (``None`` when it has none)."""
+    path = os.path.join(run_dir, CHECKPOINT)
+    return load_checkpoint_file(path)['epoch'] if os.path.isfile(path) else None
+
+
+def _copy(source: str, destination: str) -> None:
+    atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def save(run_dir: str, destination: str, title: Optional[str] = None) -> List[str]:
+    """Copy the run's logs, report and ``last.pth.tar`` into ``destination``; returns the files copied."""
+    if checkpoint_epoch(run_dir) is None:
+        raise MissingPathError(f'RUN_DIR {run_dir!r} has no {CHECKPOINT}: no epoch of the run has finished')
+    copied = copy_logs(run_dir, destination, title)
+    _copy(os.path.join(run_dir, CHECKPOINT), os.path.join(destination, CHECKPOINT))
+    readme = os.path.join(destination, 'README.md')
+    with open(readme) as f:
+        report = f.read()
+    atomic_write_text(readme, report + RESUME_NOTE.format(epoch=checkpoint_epoch(run_dir)))
+    return copied + [CHECKPOINT]
+
+
+def restore(source: str, run_dir: str) -> int:
+    """Copy a ``save``\\ d state from ``source`` into ``run_dir``; returns the epoch it holds. Raises
+    ``InputError`` when ``run_dir`` is already at that epoch or later (nothing is then changed)."""
+    carried = checkpoint_epoch(source)
+    if carried is None:
+        raise MissingPathError(f'{source!r} holds no saved run state: it has no {CHECKPOINT}')
+    current = checkpoint_epoch(run_dir)
+    if current is not None and current >= carried:
+        raise InputError(f'RUN_DIR {run_dir!r} is already at epoch {current}, the saved state in {source!r} at '
+                         f'epoch {carried}: nothing restored (resume RUN_DIR as it is)')
+    for name in RUN_LOGS:  # the logs first: a run killed in between still resumes from its own checkpoint
+        if os.path.isfile(os.path.join(source, name)):
+            _copy(os.path.join(source, name), os.path.join(run_dir, name))
+    _copy(os.path.join(source, CHECKPOINT), os.path.join(run_dir, CHECKPOINT))
+    return carried
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = ToolParser(prog='python -m timm_ran.run_state', description=__doc__.split('\n')[0])
+    commands = parser.add_subparsers(dest='command', required=True, metavar='{save,restore}')
+    saving = commands.add_parser('save', help='copy RUN_DIR\'s logs, report and last.pth.tar into DIR')
+    saving.add_argument('run_dir', metavar='RUN_DIR', help='the --output folder of a timm_ran.train run')
+    saving.add_argument('destination', metavar='DIR', help='a folder in the repository, e.g. results/runs/NAME')
+    saving.add_argument('--title', default=None, help='heading of the report (README.md in DIR)')
+    restoring = commands.add_parser('restore', help='copy a saved state from DIR back into RUN_DIR')
+    restoring.add_argument('source', metavar='DIR', help='a folder written by `save`')
+    restoring.add_argument('run_dir', metavar='RUN_DIR', help='the run folder to resume with --resume auto')
+    args = parser.parse_args(argv)
+    if args.command == 'save':
+        print(f"{args.destination}: {', '.join(save(args.run_dir, args.destination, args.title))}, README.md")
+    else:
+        print(f'{args.run_dir}: restored at epoch {restore(args.source, args.run_dir)}; '
+              f'continue it with --resume auto')
+
+
+if __name__ == '__main__':
+    run_tool(main)
