@@ -1,9 +1,10 @@
 """Atomic file writes: a killed process leaves the old file or the new one, never a torn one."""
 import os
+import shutil
 import tempfile
 from typing import Callable
 
-__all__ = ['atomic_write', 'atomic_write_text']
+__all__ = ['atomic_write', 'atomic_write_text', 'atomic_copy']
 
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
@@ -31,3 +32,8 @@ def atomic_write_text(path: str, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
     atomic_write(path, write)
+
+
+def atomic_copy(source: str, destination: str) -> None:
+    """Copy the file ``source`` to ``destination`` atomically."""
+    atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))

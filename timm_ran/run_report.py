@@ -11,15 +11,14 @@ keeps its history in the repository.
 import json
 import math
 import os
-import shutil
 from typing import Any, Dict, List, Optional
 
 from .cli import ToolParser, run_tool
 from .errors import MissingPathError
-from .files import atomic_write, atomic_write_text
+from .files import atomic_copy, atomic_write_text
 
 __all__ = ['RUN_LOGS', 'load_run', 'epochs_done', 'load_weights_evidence', 'recipe_summary', 'data_summary', 'segments_table',
-           'progress', 'render', 'copy_logs', 'main']
+           'progress', 'render', 'copy_run_logs', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 
@@ -134,16 +133,19 @@ def render(run_dir: str, title: Optional[str] = None) -> str:
     return '\n'.join(lines)
 
 
-def copy_logs(run_dir: str, destination: str, title: Optional[str] = None) -> List[str]:
-    """Copy the run's logs into ``destination`` (atomically, file by file) and write its README.md."""
+def copy_run_logs(source: str, destination: str) -> List[str]:
+    """Copy the ``RUN_LOGS`` that ``source`` has into ``destination`` (atomically, file by file)."""
+    copied = [name for name in RUN_LOGS if os.path.isfile(os.path.join(source, name))]
+    for name in copied:
+        atomic_copy(os.path.join(source, name), os.path.join(destination, name))
+    return copied
+
+
+def copy_logs(run_dir: str, destination: str, title: Optional[str] = None, note: str = '') -> List[str]:
+    """Copy the run's logs into ``destination`` and write its README.md (the report, then ``note``)."""
     report = render(run_dir, title)
-    copied = []
-    for name in RUN_LOGS:
-        source = os.path.join(run_dir, name)
-        if os.path.isfile(source):
-            atomic_write(os.path.join(destination, name), lambda tmp, source=source: shutil.copyfile(source, tmp))
-            copied.append(name)
-    atomic_write_text(os.path.join(destination, 'README.md'), report)
+    copied = copy_run_logs(run_dir, destination)
+    atomic_write_text(os.path.join(destination, 'README.md'), report + note)
     return copied
 
 

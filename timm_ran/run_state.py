@@ -10,14 +10,13 @@ already holds the same or a later epoch, so it never rolls a run back. The resum
 of an uninterrupted one (``timm_ran.train``'s seeding per epoch; tests/test_train.py checks it).
 """
 import os
-import shutil
 from typing import List, Optional
 
 from .checkpoints import load_checkpoint_file
 from .cli import ToolParser, run_tool
 from .errors import InputError, MissingPathError
-from .files import atomic_write, atomic_write_text
-from .run_report import RUN_LOGS, copy_logs
+from .files import atomic_copy
+from .run_report import copy_logs, copy_run_logs, load_run
 
 __all__ = ['CHECKPOINT', 'RESUME_NOTE', 'checkpoint_epoch', 'save', 'restore', 'main']
 
@@ -34,21 +33,15 @@ def checkpoint_epoch(run_dir: str) -> Optional[int]:
     return load_checkpoint_file(path)['epoch'] if os.path.isfile(path) else None
 
 
-def _copy(source: str, destination: str) -> None:
-    atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))
-
-
 def save(run_dir: str, destination: str, title: Optional[str] = None) -> List[str]:
-    """Copy the run's logs, report and ``last.pth.tar`` into ``destination``; returns the files copied."""
-    if checkpoint_epoch(run_dir) is None:
+    """Copy the run's ``last.pth.tar``, logs and report into ``destination``; returns the files copied. The
+    report names the epoch of the copied checkpoint (read from the copy: the run may write a newer one)."""
+    if not os.path.isfile(os.path.join(run_dir, CHECKPOINT)):
         raise MissingPathError(f'RUN_DIR {run_dir!r} has no {CHECKPOINT}: no epoch of the run has finished')
-    copied = copy_logs(run_dir, destination, title)
-    _copy(os.path.join(run_dir, CHECKPOINT), os.path.join(destination, CHECKPOINT))
-    readme = os.path.join(destination, 'README.md')
-    with open(readme) as f:
-        report = f.read()
-    atomic_write_text(readme, report + RESUME_NOTE.format(epoch=checkpoint_epoch(run_dir)))
-    return copied + [CHECKPOINT]
+    load_run(run_dir)  # a folder that is not a run fails here, before anything is written
+    atomic_copy(os.path.join(run_dir, CHECKPOINT), os.path.join(destination, CHECKPOINT))
+    note = RESUME_NOTE.format(epoch=checkpoint_epoch(destination))
+    return copy_logs(run_dir, destination, title, note) + [CHECKPOINT]
 
 
 def restore(source: str, run_dir: str) -> int:
@@ -61,10 +54,8 @@ def restore(source: str, run_dir: str) -> int:
     if current is not None and current >= carried:
         raise InputError(f'RUN_DIR {run_dir!r} is already at epoch {current}, the saved state in {source!r} at '
                          f'epoch {carried}: nothing restored (resume RUN_DIR as it is)')
-    for name in RUN_LOGS:  # the logs first: a run killed in between still resumes from its own checkpoint
-        if os.path.isfile(os.path.join(source, name)):
-            _copy(os.path.join(source, name), os.path.join(run_dir, name))
-    _copy(os.path.join(source, CHECKPOINT), os.path.join(run_dir, CHECKPOINT))
+    copy_run_logs(source, run_dir)  # the logs first: a run killed in between still resumes from its own checkpoint
+    atomic_copy(os.path.join(source, CHECKPOINT), os.path.join(run_dir, CHECKPOINT))
     return carried
 
 
