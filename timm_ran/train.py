@@ -303,13 +303,15 @@ def _mean_across_ranks(value: float, env) -> float:
 
 
 def read_history(path: str, before_epoch: int) -> List[Dict[str, Any]]:
-    """Rows of a run's summary.csv for the epochs before ``before_epoch`` (what a resume keeps)."""
+    """Rows of a run's summary.json for the epochs before ``before_epoch`` (what a resume keeps).
+
+    Read from the JSON, not summary.csv, whose 6 significant figures would otherwise replace the full
+    values in summary.json when the history is written back."""
     if not os.path.exists(path):
         return []
-    with open(path, newline='') as f:
-        rows = list(csv.DictReader(f))
-    return [{k: (int(v) if k == 'epoch' else float(v)) for k, v in row.items()}
-            for row in rows if int(row['epoch']) < before_epoch]
+    with open(path) as f:
+        rows = json.load(f)
+    return [row for row in rows if row['epoch'] < before_epoch]
 
 
 def write_history(output: str, history: List[Dict[str, Any]]) -> None:
@@ -439,7 +441,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     start_epoch, saver_state = 0, {}
     if resume:
         start_epoch, saver_state = load_resume_checkpoint(resume, model, optimizer, loss_scaler, model_ema)
-    history = read_history(os.path.join(args.output, 'summary.csv'), start_epoch)
+    history = read_history(os.path.join(args.output, 'summary.json'), start_epoch)
 
     updates_per_epoch = len(train_loader)
     scheduler, num_epochs = create_scheduler_v2(
