@@ -110,6 +110,14 @@ def test_in_memory_training_with_holdout_low_res_and_ema_warmup_resumes_exactly(
     assert 'Last evaluation (epoch 1, on held-out 16 training images)' in report
     assert '| 1 | 0-0 (1) |' in report and '| 2 | 1-1 (1) |' in report and '--resume auto` |' in report
     assert not (tmp_path / 'results' / 'last.pth.tar').exists()
+    # refreshing the report without a title keeps the committed heading; a new title replaces it
+    run_report.copy_logs(str(tmp_path / 'b'), str(tmp_path / 'results'))
+    assert (tmp_path / 'results' / 'README.md').read_text().startswith('# run b\n')
+    run_report.copy_logs(str(tmp_path / 'b'), str(tmp_path / 'results'), title='run b, again')
+    assert (tmp_path / 'results' / 'README.md').read_text().startswith('# run b, again\n')
+    (tmp_path / 'results' / 'README.md').unlink()
+    run_report.copy_logs(str(tmp_path / 'b'), str(tmp_path / 'results'))
+    assert (tmp_path / 'results' / 'README.md').read_text().startswith('# attention56: training run\n')
 
 
 @pytest.mark.parametrize('extra, message', [(('--low-res', '24', '1'), '--in-memory'),

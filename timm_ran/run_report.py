@@ -141,11 +141,27 @@ def copy_run_logs(source: str, destination: str) -> List[str]:
     return copied
 
 
+def existing_title(report_path: str) -> Optional[str]:
+    """The heading of the report already at ``report_path`` (its first line, ``# ...``), or None."""
+    if not os.path.isfile(report_path):
+        return None
+    with open(report_path, encoding='utf-8') as f:
+        first_line = f.readline().rstrip('\n')
+    if not first_line.startswith('# '):
+        return None
+    return first_line[2:].strip() or None
+
+
 def copy_logs(run_dir: str, destination: str, title: Optional[str] = None, note: str = '') -> List[str]:
-    """Copy the run's logs into ``destination`` and write its README.md (the report, then ``note``)."""
-    report = render(run_dir, title)
+    """Copy the run's logs into ``destination`` and write its README.md (the report, then ``note``).
+
+    Without ``title`` the heading of the README.md already in ``destination`` is kept, so refreshing a
+    committed report does not replace its heading by the default one.
+    """
+    report_path = os.path.join(destination, 'README.md')
+    report = render(run_dir, title or existing_title(report_path))
     copied = copy_run_logs(run_dir, destination)
-    atomic_write_text(os.path.join(destination, 'README.md'), report + note)
+    atomic_write_text(report_path, report + note)
     return copied
 
 
@@ -153,7 +169,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = ToolParser(prog='python -m timm_ran.run_report', description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', metavar='RUN_DIR', help='the --output folder of a timm_ran.train run')
     parser.add_argument('--copy-to', metavar='DIR', default=None, help='copy the logs and the report here')
-    parser.add_argument('--title', default=None, help='heading of the report')
+    parser.add_argument('--title', default=None,
+                        help='heading of the report (default: the one already in --copy-to, else "MODEL: training run")')
     args = parser.parse_args(argv)
     if args.copy_to:
         copied = copy_logs(args.run_dir, args.copy_to, args.title)

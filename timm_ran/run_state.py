@@ -65,7 +65,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     saving = commands.add_parser('save', help='copy RUN_DIR\'s logs, report and last.pth.tar into DIR')
     saving.add_argument('run_dir', metavar='RUN_DIR', help='the --output folder of a timm_ran.train run')
     saving.add_argument('destination', metavar='DIR', help='a folder in the repository, e.g. results/runs/NAME')
-    saving.add_argument('--title', default=None, help='heading of the report (README.md in DIR)')
+    saving.add_argument('--title', default=None,
+                        help='heading of the report (README.md in DIR); default: keep the one already there')
     restoring = commands.add_parser('restore', help='copy a saved state from DIR back into RUN_DIR')
     restoring.add_argument('source', metavar='DIR', help='a folder written by `save`')
     restoring.add_argument('run_dir', metavar='RUN_DIR', help='the run folder to resume with --resume auto')
