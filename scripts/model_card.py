@@ -7,9 +7,10 @@
 For each weights file in ``weights/SHA256SUMS`` the section between ``<!-- begin generated: NAME -->`` and
 ``<!-- end generated: NAME -->`` holds the measured top-1/top-5 (single view, and flip TTA where
 ``test.json`` has it) and the command that measured it, the recipe, the file's SHA-256, every segment of
-the training run (each process: exact command, epochs, wall time, hardware, from ``segments.json``) and the
-curves. The prose around the sections (limitations, notes) is written by hand. A section for a new weights
-file is added at the end of the per-weights part, above ``## Limitations``.
+the training run (each process: exact command, epochs, start, wall time, time per epoch, hardware, from
+``segments.json`` and ``summary.json``) and the curves. The prose around the sections (limitations, notes)
+is written by hand. A section for a new weights file is added at the end of the per-weights part, above
+``## Limitations``.
 """
 import argparse
 import re
@@ -57,7 +58,7 @@ def section(name: str, root: Path = ROOT) -> str:
     lines = ['| | |', '|---|---|', *(f'| {key} | {value} |' for key, value in rows), '']
     if run['segments']:
         lines += ['Every segment of the training run (one per process: the first start and each resume with '
-                  '`--resume auto`), from `segments.json`:', '', segments_table(run['segments']), '']
+                  '`--resume auto`), from `segments.json`:', '', segments_table(run['segments'], run['summary']), '']
     else:
         lines += ['This run predates `segments.json`: its segments (processes) were not recorded.', '']
     if (root / folder / 'curves.png').is_file():

@@ -259,6 +259,23 @@ def test_attnrefine_trains_on_upscaled_cifar_sized_images(image_folder, tmp_path
     assert result['model'].a == 0.5 and result['model'].pretrained_cfg['input_size'] == (3, 64, 64)
 
 
+def test_segments_table_gives_each_process_its_start_in_utc_and_its_epoch_times():
+    """The first epoch of a segment is shown apart (it holds the start-up), then the range of the others;
+    a process that finished no epoch has no times."""
+    def segment(first, last, started):
+        return dict(command=f'cmd {first}', first_epoch=first, last_epoch=last, started=started, wall_time_s=5400.,
+                    hardware='cpu', software='torch')
+    segments = [segment(0, 2, '2026-12-03T09:37:59+0200'), segment(3, 3, '2026-12-03T10:00:00+0000'),
+                segment(4, 3, '2026-12-03T11:00:00+0000'), segment(4, 5, '2026-12-03T12:00:00+0000')]
+    summary = [dict(epoch=epoch, epoch_time=seconds) for epoch, seconds in
+               enumerate([800.4, 510.6, 579.2, 600.0, 700.0, 520.2])]
+    rows = run_report.segments_table(segments, summary).splitlines()[2:]
+    assert rows == ['| 1 | 0-2 (3) | 2026-12-03 07:37 UTC | 1.50 h | 800 s, then 511-579 s | cpu | torch | `cmd 0` |',
+                    '| 2 | 3-3 (1) | 2026-12-03 10:00 UTC | 1.50 h | 600 s | cpu | torch | `cmd 3` |',
+                    '| 3 | none finished | 2026-12-03 11:00 UTC | 1.50 h | - | cpu | torch | `cmd 4` |',
+                    '| 4 | 4-5 (2) | 2026-12-03 12:00 UTC | 1.50 h | 700 s, then 520 s | cpu | torch | `cmd 4` |']
+
+
 def test_run_report_needs_a_run(tmp_path):
     with pytest.raises(FileNotFoundError, match='is not a timm_ran.train run: it has no args.json'):
         run_report.render(str(tmp_path))

@@ -3,22 +3,24 @@
 
 Prints Markdown: how far the run is (epochs done of the schedule, the last evaluation), and one row per
 segment of ``segments.json``, i.e. per process that trained it (the first start and every resume), with
-its epochs, wall time, hardware and exact command. ``--copy-to DIR`` also copies the run's logs
-(``summary.csv``, ``summary.json``, ``segments.json``, ``args.json``, ``curves.png``; not the
-checkpoints) into DIR and writes the report there as ``README.md``, so a run that takes many sessions
-keeps its history in the repository.
+its epochs, start (UTC), wall time, time per epoch, hardware and exact command. ``--copy-to DIR`` also
+copies the run's logs (``summary.csv``, ``summary.json``, ``segments.json``, ``args.json``,
+``curves.png``; not the checkpoints) into DIR and writes the report there as ``README.md``, so a run that
+takes many sessions keeps its history in the repository.
 """
 import json
 import math
 import os
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_copy, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'load_run', 'epochs_done', 'load_weights_evidence', 'recipe_summary', 'data_summary', 'segments_table',
-           'progress', 'render', 'copy_run_logs', 'copy_logs', 'main']
+__all__ = ['RUN_LOGS', 'load_run', 'epochs_done', 'load_weights_evidence', 'recipe_summary', 'data_summary',
+           'segment_start', 'segment_epoch_times', 'segments_table', 'progress', 'render', 'copy_run_logs',
+           'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 
@@ -86,13 +88,37 @@ def _read_json(path: str) -> Any:
         return json.load(f)
 
 
-def segments_table(segments: List[Dict[str, Any]]) -> str:
-    lines = ['| segment | epochs | wall time | hardware | software | command |', '|---:|---|---:|---|---|---|']
+def segment_start(segment: Dict[str, Any]) -> str:
+    """When a segment's process started (``segments.json``'s local ISO time with offset), in UTC to the minute."""
+    started = datetime.strptime(segment['started'], '%Y-%m-%dT%H:%M:%S%z')
+    return started.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+
+
+def segment_epoch_times(segment: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
+    """The seconds each epoch of a segment took (training and evaluation, from ``summary.json``): the first
+    epoch alone, since it also holds the process's start-up (compilation with ``--torchcompile``), then the
+    range of the others."""
+    times = [round(row['epoch_time']) for row in summary
+             if segment['first_epoch'] <= row['epoch'] <= segment['last_epoch']]
+    if not times:
+        return '-'
+    if len(times) == 1:
+        return f'{times[0]} s'
+    low, high = min(times[1:]), max(times[1:])
+    return f"{times[0]} s, then {low if low == high else f'{low}-{high}'} s"
+
+
+def segments_table(segments: List[Dict[str, Any]], summary: List[Dict[str, Any]]) -> str:
+    """One Markdown row per process of a run (``segments.json``), with each one's epoch times from the run's
+    ``summary``."""
+    lines = ['| segment | epochs | started | wall time | time per epoch | hardware | software | command |',
+             '|---:|---|---|---:|---|---|---|---|']
     for number, segment in enumerate(segments, 1):
         first, last = segment['first_epoch'], segment['last_epoch']
         epochs = f'{first}-{last} ({last - first + 1})' if last >= first else 'none finished'
-        lines.append(f"| {number} | {epochs} | {duration(segment['wall_time_s'])} | {segment['hardware']} | "
-                     f"{segment['software']} | `{segment['command']}` |")
+        lines.append(f"| {number} | {epochs} | {segment_start(segment)} | {duration(segment['wall_time_s'])} | "
+                     f"{segment_epoch_times(segment, summary)} | {segment['hardware']} | {segment['software']} | "
+                     f"`{segment['command']}` |")
     return '\n'.join(lines)
 
 
@@ -125,7 +151,7 @@ def render(run_dir: str, title: Optional[str] = None) -> str:
     lines = [f'# {title}', '', progress(run), '']
     if run['segments']:
         lines += ['Segments (one per process; each resume continues from the last checkpoint with '
-                  '`--resume auto`):', '', segments_table(run['segments']), '']
+                  '`--resume auto`):', '', segments_table(run['segments'], run['summary']), '']
     if os.path.isfile(os.path.join(run_dir, 'curves.png')):
         lines += ['![loss and accuracy curves](curves.png)', '']
     lines += ['Files: ' + ', '.join(f'`{name}`' for name in RUN_LOGS if os.path.isfile(os.path.join(run_dir, name)))
