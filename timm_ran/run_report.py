@@ -18,11 +18,12 @@ from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_copy, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'load_run', 'epochs_done', 'load_weights_evidence', 'recipe_summary', 'data_summary',
-           'segment_start', 'segment_epoch_times', 'segments_table', 'progress', 'render', 'copy_run_logs',
+__all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'load_run', 'epochs_done', 'load_weights_evidence', 'recipe_summary',
+           'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress', 'render', 'copy_run_logs',
            'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
+STARTED_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # a segment's 'started' in segments.json: local time with its UTC offset
 
 
 def load_run(run_dir: str) -> Dict[str, Any]:
@@ -90,7 +91,7 @@ def _read_json(path: str) -> Any:
 
 def segment_start(segment: Dict[str, Any]) -> str:
     """When a segment's process started (``segments.json``'s local ISO time with offset), in UTC to the minute."""
-    started = datetime.strptime(segment['started'], '%Y-%m-%dT%H:%M:%S%z')
+    started = datetime.strptime(segment['started'], STARTED_FORMAT)
     return started.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
 
 

@@ -53,6 +53,7 @@ from .files import atomic_write, atomic_write_text
 from .checkpoints import check_state_dict, load_checkpoint_file
 from .errors import CheckpointError, InputError, MissingPathError
 from .evaluation import evaluation_sums
+from .run_report import STARTED_FORMAT
 from .runtime import autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
 
 _logger = logging.getLogger('timm_ran.train')
@@ -388,7 +389,7 @@ class RunSegments:
         self.started = time.time()
         self.segments = segments + [dict(
             command=shlex.join(['python', '-m', 'timm_ran.train', *argv]), first_epoch=start_epoch,
-            last_epoch=start_epoch - 1, started=time.strftime('%Y-%m-%dT%H:%M:%S%z'), wall_time_s=0.,
+            last_epoch=start_epoch - 1, started=time.strftime(STARTED_FORMAT), wall_time_s=0.,
             hardware=hardware_description(device), processes=world_size,
             software=f'torch {torch.__version__}, timm {timm.__version__}')]
 
