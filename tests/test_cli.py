@@ -62,7 +62,7 @@ def test_validate(files, capsys):
                                                      "attention56"),
         (['--model', 'attention56', '--pretrained', '--batch-size', '0'],
          'argument --batch-size/-b: must be an integer >= 1; got 0'),
-        (['--model', 'attention92', '--pretrained'], "No trained weights exist yet for 'attention92.cifar10'"),
+        (['--model', 'attention128', '--pretrained'], "No trained weights exist yet for 'attention128.cifar10'"),
         (['--model', 'attention56', '--checkpoint', files / 'photo.jpg'],
          'photo.jpg cannot be loaded: it looks like a JPEG image of'),
         (['--model', 'attention92', '--checkpoint', files / 'truncated.pth'],

@@ -60,7 +60,7 @@ def test_cfg_names_real_layers(model_name):
     assert cfg['paper_name'] == 'Residual Attention Network for Image Classification'
 
 
-@pytest.mark.parametrize('model_name', ['attention92', 'attention92_imagenet'])
+@pytest.mark.parametrize('model_name', ['attention128', 'attention92_imagenet'])
 def test_pretrained_without_weights_fails_clearly(model_name):
     with pytest.raises(RuntimeError, match=f"No trained weights exist yet for '{model_name}"):
         timm.create_model(model_name, pretrained=True)
@@ -112,5 +112,5 @@ def test_hub_load_matches_timm(model_name):
 
 
 def test_hub_load_forwards_pretrained():
-    with pytest.raises(RuntimeError, match="No trained weights exist yet for 'attention92.cifar10'"):
-        torch.hub.load(str(ROOT), 'attention92', source='local', pretrained=True)
+    with pytest.raises(RuntimeError, match="No trained weights exist yet for 'attention128.cifar10'"):
+        torch.hub.load(str(ROOT), 'attention128', source='local', pretrained=True)
