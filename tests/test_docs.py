@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from timm_ran.pretrained import bundled_names
+from timm_ran.pretrained import bundled_names, read_checksums
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md'))]
@@ -90,9 +90,8 @@ def test_a_run_without_weights_is_listed_as_training_until_it_ships(tmp_path):
     weights_table = _script('weights_table')
     (tmp_path / 'weights').mkdir()
     shutil.copy(ROOT / 'weights' / 'attention56.cifar10.json', tmp_path / 'weights')
-    sums = (ROOT / 'weights' / 'SHA256SUMS').read_text().splitlines()
-    (tmp_path / 'weights' / 'SHA256SUMS').write_text(
-        ''.join(f'{line}\n' for line in sums if line.endswith('  attention56.cifar10.safetensors')))
+    sha = read_checksums(ROOT / 'weights' / 'SHA256SUMS')['attention56.cifar10.safetensors']
+    (tmp_path / 'weights' / 'SHA256SUMS').write_text(f'{sha}  attention56.cifar10.safetensors\n')
     run = tmp_path / 'results' / 'runs' / 'attention92.cifar10'
     shutil.copytree(ROOT / 'results' / 'runs' / 'attention56.cifar10', tmp_path / 'results' / 'runs' /
                     'attention56.cifar10')
