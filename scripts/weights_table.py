@@ -4,9 +4,10 @@
     python scripts/weights_table.py --write  # replaces the block in README.md with it
 
 The block (between ``<!-- begin generated: weights -->`` and ``<!-- end generated: weights -->``) holds the
-weights table, the command that measured each row, and the training runs still in progress. For each
-weights file in ``weights/SHA256SUMS`` the folder named by its ``weights/<name>.json`` (``results``, recorded
-by ``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (the ``timm_ran.validate
+weights table (with the paper's CIFAR-10 figure of each network next to ours: ``timm_ran.paper_results``),
+the command that measured each row, and the training runs still in progress. For each weights file in
+``weights/SHA256SUMS`` the folder named by its ``weights/<name>.json`` (``results``, recorded by
+``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (the ``timm_ran.validate
 --output`` of those weights; with ``--tta`` also the flip figure), ``args.json`` (the training arguments) and
 ``summary.json`` (one row per epoch, with its time). A run in progress is a folder ``results/runs/<name>/``
 (``timm_ran.run_report --copy-to``) whose ``name`` has no weights file yet.
@@ -16,20 +17,31 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from timm_ran.files import atomic_write_text
+from timm_ran.paper_results import JPEG_COPY_GAP, on_jpeg_copy, paper_cifar10_top1
 from timm_ran.pretrained import bundled_names
-from timm_ran.run_report import data_summary, duration, epochs_done, load_run, load_weights_evidence, \
-    recipe_summary, training_time, validate_command
+from timm_ran.run_report import JPEG_COPY_TEST, data_summary, duration, epochs_done, load_run, \
+    load_weights_evidence, recipe_summary, training_time, validate_command
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = '<!-- begin generated: weights -->', '<!-- end generated: weights -->'
-HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | training | details |\n'
-          '|---|---|---|---|---|---|')
+HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | paper top-1 (%), lossless '
+          '(≈ this copy) | training | details |\n'
+          '|---|---|---|---|---|---|---|')
 RUNS = Path('results') / 'runs'
 
 
 def shipped(root: Path = ROOT) -> Dict[str, Dict[str, Any]]:
     """Each shipped weights file's evidence (``load_weights_evidence``), in name order."""
     return {name: load_weights_evidence(str(root), name) for name in bundled_names(root / 'weights')}
+
+
+def paper_figure(name: str, results: Dict[str, Any]) -> str:
+    """The paper's CIFAR-10 top-1 of weights ``name``'s network and, in brackets, its equivalent on the JPEG
+    copy; '-' unless the paper gives one and the weights were measured on that copy's test split."""
+    top1 = paper_cifar10_top1(name.split('.')[0])
+    if top1 is None or data_summary(results) != JPEG_COPY_TEST:
+        return '-'
+    return f'{top1:.2f} (≈ {on_jpeg_copy(top1):.1f})'
 
 
 def rows(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
@@ -40,7 +52,7 @@ def rows(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
         lines.append(
             f"| `{name}` | {data_summary(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
-            f"{recipe_summary(run['args'], run['summary'])} | "
+            f"{paper_figure(name, results)} | {recipe_summary(run['args'], run['summary'])} | "
             f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{folder}/]({folder}/) |")
     return lines
 
@@ -69,7 +81,10 @@ def block(root: Path = ROOT) -> str:
     evidence = shipped(root)
     lines = [BEGIN, HEADER, *rows(evidence), '',
              'Each row is measured by its acceptance command on the 10,000 test images (`--tta` adds the flip '
-             'column: logits averaged over the image and its mirror):', '', '```bash', *commands(evidence), '```']
+             'column: logits averaged over the image and its mirror). The paper column is the network\'s CIFAR-10 '
+             'top-1 in the paper (lossless CIFAR-10; Table 3 for Attention-56, Table 6 for Attention-92 and '
+             f'ResNet-164) and, in brackets, that figure less the {JPEG_COPY_GAP} points the JPEG copy costs the '
+             'airbench94 recipe ([MODEL_CARD.md, Limitations](MODEL_CARD.md#limitations)):', '', '```bash', *commands(evidence), '```']
     training = runs_in_progress(root, list(evidence))
     if training:
         lines += ['', 'Training now (committed at each stop of the run):', '', *training]
