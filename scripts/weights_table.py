@@ -84,7 +84,8 @@ def block(root: Path = ROOT) -> str:
              'column: logits averaged over the image and its mirror). The paper column is the network\'s CIFAR-10 '
              'top-1 in the paper (lossless CIFAR-10; Table 3 for Attention-56, Table 6 for Attention-92 and '
              f'ResNet-164) and, in brackets, that figure less the {JPEG_COPY_GAP} points the JPEG copy costs the '
-             'airbench94 recipe ([MODEL_CARD.md, Limitations](MODEL_CARD.md#limitations)):', '', '```bash', *commands(evidence), '```']
+             'airbench94 recipe ([MODEL_CARD.md, Limitations](MODEL_CARD.md#limitations)):',
+             '', '```bash', *commands(evidence), '```']
     training = runs_in_progress(root, list(evidence))
     if training:
         lines += ['', 'Training now (committed at each stop of the run):', '', *training]
