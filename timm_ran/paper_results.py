@@ -1,10 +1,10 @@
 """The paper's CIFAR-10 test errors, and what they correspond to on the project's JPEG copy of CIFAR-10.
 
 Errors (%) from Wang et al., CVPR 2017 (arXiv 1704.06904), as collected in ../shared/papers/README.md:
-Attention-56, -128 and -164 from Table 3 (attention residual learning), the others from Table 6. They were measured on
-lossless CIFAR-10. The project's data are CIFAR-10 re-encoded as JPEG (quality 75), which costs about 3
-points of top-1: the airbench94 recipe scores 94.01% on lossless CIFAR-10 and 91.02% trained and tested
-on the JPEG copy, so the paper's figures are compared with ours after subtracting that gap.
+Attention-56, -128 and -164 from Table 3 (attention residual learning), the others from Table 6. They were
+measured on lossless CIFAR-10. The project's data are CIFAR-10 re-encoded as JPEG (quality 75), which costs
+about 3 points of top-1: the airbench94 recipe scores 94.01% on lossless CIFAR-10 and 91.02% trained and
+tested on the JPEG copy, so the paper's figures are compared with ours after subtracting that gap.
 """
 from typing import Dict, Optional
 
