@@ -18,13 +18,14 @@ from .cli import ToolParser, run_tool
 from .errors import MissingPathError
 from .files import atomic_copy, atomic_write_text
 
-__all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'JPEG_COPY_TEST', 'load_run', 'epochs_done', 'load_weights_evidence',
-           'recipe_summary', 'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress',
-           'render', 'copy_run_logs', 'copy_logs', 'main']
+__all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'JPEG_COPY_SPLIT', 'JPEG_COPY_TEST', 'load_run', 'epochs_done',
+           'load_weights_evidence', 'recipe_summary', 'data_summary', 'segment_start', 'segment_epoch_times',
+           'segments_table', 'progress', 'render', 'copy_run_logs', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 STARTED_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # a segment's 'started' in segments.json: local time with its UTC offset
-JPEG_COPY_TEST = 'CIFAR-10 test (JPEG q75 copy)'  # how figures on ../shared/data/cifar10-jpeg's test split are reported
+JPEG_COPY_SPLIT = 'CIFAR-10 {split} (JPEG q75 copy)'  # how a split of ../shared/data/cifar10-jpeg is reported
+JPEG_COPY_TEST = JPEG_COPY_SPLIT.format(split='test')
 
 
 def load_run(run_dir: str) -> Dict[str, Any]:
@@ -75,8 +76,8 @@ def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
 def data_summary(results: Dict[str, Any]) -> str:
     """What a ``timm_ran.validate`` JSON measured on: the split of the data folder, with the name the
     project gives its CIFAR-10 JPEG copy."""
-    folder = os.path.basename(os.path.normpath(results['data']['dir']))
-    return JPEG_COPY_TEST if folder == 'cifar10-jpeg' else f"{folder} {results['data']['split']}"
+    folder, split = os.path.basename(os.path.normpath(results['data']['dir'])), results['data']['split']
+    return JPEG_COPY_SPLIT.format(split=split) if folder == 'cifar10-jpeg' else f'{folder} {split}'
 
 
 def validate_command(name: str, data_dir: str, tta: bool = False) -> str:
