@@ -42,7 +42,7 @@ def check_finished(argv):
 run_tool(check_finished, sys.argv[1:])
 EOF
 
-python -m timm_ran.run_report "$run_dir" --copy-to "$evidence" --title "$name: the CPU run of the shipped weights (issue 12)"
+python -m timm_ran.run_report "$run_dir" --copy-to "$evidence" --title "$name: the training run of the shipped weights (issue 12)"
 python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$name" --folder weights
 python -m timm_ran.validate --model "$model" --pretrained --data-dir "$data_dir" --tta --no-progress \
     --output "$evidence/test.json"
