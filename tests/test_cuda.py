@@ -41,7 +41,7 @@ def test_attnrefine_forward_and_backward_on_cuda():
     model = timm.create_model('attnrefine_resnet8', a=0.5, **SMALL_VIT).to(CUDA).train()
     out = model(torch.randn(2, 3, 32, 32, device=CUDA))
     out.sum().backward()
-    assert out.shape == (2, 10) and all(p.grad is None for p in model.vit.parameters())
+    assert out.shape == (2, 10) and all(p.grad is None for p in model.attn_source.vit.parameters())
     assert torch.isfinite(model.head.fc.weight.grad).all()
 
 
