@@ -50,7 +50,7 @@ def section(name: str, root: Path = ROOT) -> str:
         ('measured by', f"`{validate_command(name, results['data']['dir'], bool(tta))}` "
                         f"({'bf16' if results.get('amp') else 'fp32'}, {results['device']}; "
                         f"[{folder}/test.json]({folder}/test.json))"),
-        ('recipe', f"{recipe_summary(run['args'], run['summary'])}; every argument in "
+        ('recipe', f"{recipe_summary(run)}; every argument in "
                    f"[{folder}/args.json]({folder}/args.json)"),
         ('weights', f"final weights of the schedule ({'EMA' if measured.get('ema') else 'not the EMA'}); "
                     f"`weights/{name}.safetensors`, SHA-256 `{sha}`"),

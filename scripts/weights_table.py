@@ -52,7 +52,7 @@ def rows(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
         lines.append(
             f"| `{name}` | {data_summary(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
-            f"{paper_figure(name, results)} | {recipe_summary(run['args'], run['summary'])} | "
+            f"{paper_figure(name, results)} | {recipe_summary(run)} | "
             f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{folder}/]({folder}/) |")
     return lines
 

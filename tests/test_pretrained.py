@@ -120,7 +120,8 @@ def test_export_weights_records_accuracy_evidence_and_recipe(tmp_path):
     measured = dict(top1=91.5, top5=99.7, loss=0.3, images=10000, data=dict(dir='cifar10-jpeg', split='test'))
     (run / 'test.json').write_text(json.dumps(measured))
     (run / 'args.json').write_text(json.dumps(dict(epochs=2, opt='sgd', lr=0.2, sched='cosine', batch_size=128)))
-    (run / 'summary.json').write_text(json.dumps([dict(epoch_time=600.), dict(epoch_time=660.)]))
+    (run / 'summary.json').write_text(json.dumps([dict(epoch=0, epoch_time=600.), dict(epoch=1, epoch_time=660.)]))
+    (run / 'segments.json').write_text(json.dumps([dict(first_epoch=0, last_epoch=1, hardware='AMD EPYC, 2 threads')]))
     export_weights(str(checkpoint), 'attention56.test', folder=tmp_path / 'out', results=str(run / 'test.json'))
     recorded = json.loads((tmp_path / 'out' / 'attention56.test.json').read_text())
     assert recorded['top1'] == 91.5 and recorded['results'] == str(run) and recorded['ema'] is False

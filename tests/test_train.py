@@ -276,6 +276,23 @@ def test_segments_table_gives_each_process_its_start_in_utc_and_its_epoch_times(
                     '| 4 | 4-5 (2) | 2026-12-03 12:00 UTC | 1.50 h | 700 s, then 520 s | cpu | torch | `cmd 4` |']
 
 
+def test_recipe_summary_splits_the_time_by_the_hardware_that_trained_it():
+    """A run that moved between CPUs reports its time on CPU; one that also trained on a GPU says how long on
+    each; epochs that no segment records say so rather than guessing."""
+    args = dict(epochs=6, opt='sgd', lr=0.2, sched='cosine', batch_size=128, amp=True)
+    summary = [dict(epoch=epoch, epoch_time=600.) for epoch in range(6)]
+    cpu = [dict(first_epoch=0, last_epoch=2, hardware='AMD EPYC (AVX512), 2 threads'),
+           dict(first_epoch=3, last_epoch=5, hardware='Intel(R) Xeon(R) Processor (AVX512 + AMX), 2 threads')]
+    assert run_report.recipe_summary(dict(args=args, summary=summary, segments=cpu)) == \
+        '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h on CPU'
+    mixed = [cpu[0], dict(first_epoch=3, last_epoch=4, hardware='NVIDIA H200'),
+             dict(first_epoch=5, last_epoch=5, hardware='AMD EPYC (AVX512), 2 threads')]
+    assert run_report.recipe_summary(dict(args=args, summary=summary, segments=mixed)) == \
+        '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (40.0 min on CPU, 20.0 min on NVIDIA H200)'
+    assert run_report.recipe_summary(dict(args=args, summary=summary, segments=cpu[:1])) == \
+        '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (30.0 min on CPU, 30.0 min on unrecorded hardware)'
+
+
 def test_run_report_needs_a_run(tmp_path):
     with pytest.raises(FileNotFoundError, match='is not a timm_ran.train run: it has no args.json'):
         run_report.render(str(tmp_path))

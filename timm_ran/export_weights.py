@@ -70,7 +70,7 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
         summary['results'] = _repo_relative(evidence)  # the folder of the evidence (scripts/weights_table.py)
         if (evidence / 'args.json').is_file() and (evidence / 'summary.json').is_file():
             run = load_run(str(evidence))
-            summary['recipe'] = recipe_summary(run['args'], run['summary'])
+            summary['recipe'] = recipe_summary(run)
         atomic_write_text(str(folder / f'{name}.json'), json.dumps(summary, indent=1) + '\n')
     return path
 

@@ -19,8 +19,9 @@ from .errors import MissingPathError
 from .files import atomic_copy, atomic_write_text
 
 __all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'JPEG_COPY_SPLIT', 'JPEG_COPY_TEST', 'load_run', 'epochs_done',
-           'load_weights_evidence', 'recipe_summary', 'data_summary', 'segment_start', 'segment_epoch_times',
-           'segments_table', 'progress', 'render', 'copy_run_logs', 'copy_logs', 'main']
+           'load_weights_evidence', 'segment_hardware_kind', 'training_time_by_hardware', 'recipe_summary',
+           'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress', 'render',
+           'copy_run_logs', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 STARTED_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # a segment's 'started' in segments.json: local time with its UTC offset
@@ -65,12 +66,39 @@ def training_time(summary: List[Dict[str, Any]]) -> float:
     return sum(row['epoch_time'] for row in summary)
 
 
-def recipe_summary(args: Dict[str, Any], summary: List[Dict[str, Any]]) -> str:
-    """One line on how a run trained, from its ``args.json`` and ``summary.json``: epochs, optimiser,
-    learning rate and schedule, batch, precision and the summed epoch times."""
+def segment_hardware_kind(segment: Dict[str, Any]) -> str:
+    """'CPU', or the GPU's name, for a ``segments.json`` entry. ``timm_ran.train`` describes a CPU by its model,
+    vector capability and thread count (the description ends in 'threads') and a GPU by its device name."""
+    hardware = segment['hardware']
+    return 'CPU' if hardware.endswith(' threads') else hardware
+
+
+def training_time_by_hardware(run: Dict[str, Any]) -> Dict[str, float]:
+    """Seconds of a ``load_run`` run's epochs per kind of hardware (``segment_hardware_kind``), in the order the
+    run first used each. An epoch that no segment covers (a run without ``segments.json``) counts as
+    'unrecorded hardware'."""
+    times: Dict[str, float] = {}
+    for row in run['summary']:
+        kinds = [segment_hardware_kind(s) for s in run['segments']
+                 if s['first_epoch'] <= row['epoch'] <= s['last_epoch']]
+        kind = kinds[-1] if kinds else 'unrecorded hardware'
+        times[kind] = times.get(kind, 0.) + row['epoch_time']
+    return times
+
+
+def recipe_summary(run: Dict[str, Any]) -> str:
+    """One line on how a ``load_run`` run trained: epochs, optimiser, learning rate and schedule, batch,
+    precision and the summed epoch times, split by the hardware that ran them when it was more than one kind
+    (e.g. '9.04 h (8.91 h on CPU, 8.1 min on NVIDIA H200)')."""
+    args = run['args']
     precision = 'bf16' if args.get('amp') else 'fp32'
+    parts = [f'{duration(seconds)} on {kind}' for kind, seconds in training_time_by_hardware(run).items()]
+    if len(parts) > 1:
+        time = f"{duration(training_time(run['summary']))} ({', '.join(parts)})"
+    else:
+        time = parts[0] if parts else duration(0.)
     return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
-            f"{args['batch_size']}, {precision}, {duration(training_time(summary))} on CPU")
+            f"{args['batch_size']}, {precision}, {time}")
 
 
 def data_summary(results: Dict[str, Any]) -> str:
