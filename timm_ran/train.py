@@ -360,7 +360,8 @@ def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
 
 def hardware_description(device: torch.device) -> str:
     """What trained a segment: the GPU's name, or the CPU's model name, vector capability (and AMX where the
-    CPU has it: bf16 speed depends on it) and threads."""
+    CPU has it: bf16 speed depends on it) and threads. ``run_report.segment_hardware_kind`` tells the two apart
+    by the CPU's ending, 'N threads'."""
     if device.type == 'cuda':
         return torch.cuda.get_device_name(device)
     cpu, flags = platform.processor() or platform.machine(), []
