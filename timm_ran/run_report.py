@@ -19,9 +19,9 @@ from .errors import MissingPathError
 from .files import atomic_copy, atomic_write_text
 
 __all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'JPEG_COPY_SPLIT', 'JPEG_COPY_TEST', 'load_run', 'epochs_done',
-           'load_weights_evidence', 'segment_hardware_kind', 'training_time_by_hardware', 'recipe_summary',
-           'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress', 'render',
-           'copy_run_logs', 'copy_logs', 'main']
+           'load_weights_evidence', 'segment_trained', 'segment_hardware_kind', 'training_time_by_hardware',
+           'recipe_summary', 'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress',
+           'render', 'copy_run_logs', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 STARTED_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # a segment's 'started' in segments.json: local time with its UTC offset
@@ -66,6 +66,11 @@ def training_time(summary: List[Dict[str, Any]]) -> float:
     return sum(row['epoch_time'] for row in summary)
 
 
+def segment_trained(segment: Dict[str, Any], epoch: int) -> bool:
+    """Whether a ``segments.json`` entry trained ``epoch`` (a segment that finished none covers no epoch)."""
+    return segment['first_epoch'] <= epoch <= segment['last_epoch']
+
+
 def segment_hardware_kind(segment: Dict[str, Any]) -> str:
     """'CPU', or the GPU's name, for a ``segments.json`` entry. ``timm_ran.train`` describes a CPU by its model,
     vector capability and thread count (the description ends in 'threads') and a GPU by its device name."""
@@ -79,8 +84,7 @@ def training_time_by_hardware(run: Dict[str, Any]) -> Dict[str, float]:
     'unrecorded hardware'."""
     times: Dict[str, float] = {}
     for row in run['summary']:
-        kinds = [segment_hardware_kind(s) for s in run['segments']
-                 if s['first_epoch'] <= row['epoch'] <= s['last_epoch']]
+        kinds = [segment_hardware_kind(s) for s in run['segments'] if segment_trained(s, row['epoch'])]
         kind = kinds[-1] if kinds else 'unrecorded hardware'
         times[kind] = times.get(kind, 0.) + row['epoch_time']
     return times
@@ -129,8 +133,7 @@ def segment_epoch_times(segment: Dict[str, Any], summary: List[Dict[str, Any]]) 
     """The seconds each epoch of a segment took (training and evaluation, from ``summary.json``): the first
     epoch alone, since it also holds the process's start-up (compilation with ``--torchcompile``), then the
     range of the others."""
-    times = [round(row['epoch_time']) for row in summary
-             if segment['first_epoch'] <= row['epoch'] <= segment['last_epoch']]
+    times = [round(row['epoch_time']) for row in summary if segment_trained(segment, row['epoch'])]
     if not times:
         return '-'
     if len(times) == 1:
