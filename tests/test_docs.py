@@ -131,6 +131,45 @@ def test_the_weights_table_shows_the_papers_figure_carried_to_the_jpeg_copy():
     assert '| 95.01 (≈ 92.0) |' in row
 
 
+def _ship_copy(root: Path, name: str, top1_shift: float = 0., **args):
+    """Ship weights ``name`` in the checkout ``root`` with a copy of attention56.cifar10's evidence: its run
+    folder, with test.json's top-1 figures shifted by ``top1_shift`` and args.json naming ``name``'s model and
+    run folder and updated with ``args``."""
+    folder = root / 'results' / 'runs' / name
+    shutil.copytree(ROOT / 'results' / 'runs' / 'attention56.cifar10', folder)
+    results = json.loads((folder / 'test.json').read_text())
+    for figures in (results, results['flip_tta']):
+        figures['top1'] += top1_shift
+    (folder / 'test.json').write_text(json.dumps(results))
+    run_args = json.loads((folder / 'args.json').read_text())
+    run_args.update(args, model=name.split('.')[0], output=f'/runs/{name}')
+    (folder / 'args.json').write_text(json.dumps(run_args))
+    (root / 'weights').mkdir(exist_ok=True)
+    measured = json.loads((ROOT / 'weights' / 'attention56.cifar10.json').read_text())
+    (root / 'weights' / f'{name}.json').write_text(json.dumps(dict(measured, results=f'results/runs/{name}')))
+    with open(root / 'weights' / 'SHA256SUMS', 'a') as sums:
+        sums.write(f"{'a' * 64}  {name}.safetensors\n")
+
+
+def test_the_weights_block_sets_each_network_against_the_papers_baseline_once_it_ships(tmp_path):
+    """The paper's Table 6 claim on equal terms: once resnet164_cifar.cifar10 ships, each other shipped network
+    with a paper figure gets its top-1 minus the baseline's (paper, single view, flip TTA) and the training
+    arguments in which its run differs from the baseline's (the model and run folder do not count)."""
+    weights_table = _script('weights_table')
+    _ship_copy(tmp_path, 'attention56.cifar10')
+    _ship_copy(tmp_path, 'attention92.cifar10', top1_shift=0.5, lr=0.1)
+    assert "Against the paper's baseline" not in weights_table.block(tmp_path)
+
+    _ship_copy(tmp_path, 'resnet164_cifar.cifar10', top1_shift=-1.25)
+    block = weights_table.block(tmp_path)
+    rows = {line.split('`')[1]: line for line in block.splitlines() if ' / 1.70M |' in line}
+    assert rows == {
+        'attention56.cifar10': '| `attention56.cifar10` | 1.15M / 1.70M | -0.06 | +1.25 | +1.25 | none (seed 42) |',
+        'attention92.cifar10': '| `attention92.cifar10` | 1.96M / 1.70M | +0.47 | +1.75 | +1.75 | `--lr` |',
+    }
+    assert block.index("Against the paper's baseline") > block.index('```bash')
+
+
 def test_the_model_card_sections_are_generated_from_results():
     model_card = _script('model_card')
     card = (ROOT / 'MODEL_CARD.md').read_text()
