@@ -87,7 +87,7 @@ def baseline_comparison(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
         return []
     base_results, base_run = evidence[BASELINE]['results'], evidence[BASELINE]['run']
     base_model = BASELINE.split('.')[0]
-    base_params = count_size(base_model).params / 1e6
+    base_params, base_paper = count_size(base_model).params / 1e6, paper_cifar10_top1(base_model)
     lines = []
     for name, recorded in evidence.items():
         model, results, run = name.split('.')[0], recorded['results'], recorded['run']
@@ -100,7 +100,7 @@ def baseline_comparison(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
         recipe = (', '.join(f"`--{key.replace('_', '-')}`" for key in differences) if differences
                   else f"none (seed {run['args'].get('seed')})")
         lines.append(f"| `{name}` | {count_size(model).params / 1e6:.2f}M / {base_params:.2f}M | "
-                     f"{paper - paper_cifar10_top1(base_model):+.2f} | {_points(results, base_results)} | {tta} | "
+                     f"{paper - base_paper:+.2f} | {_points(results, base_results)} | {tta} | "
                      f"{recipe} |")
     if not lines:
         return []

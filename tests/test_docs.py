@@ -86,6 +86,16 @@ def test_weights_table_write_replaces_only_the_block():
         weights_table.replace_block('# Title\n', 'NEW')
 
 
+def _list_weights(root: Path, name: str):
+    """List weights ``name`` in the checkout ``root``: ``weights/<name>.json`` (attention56.cifar10's, naming
+    ``results/runs/<name>`` as its evidence folder) and a line in ``weights/SHA256SUMS``."""
+    (root / 'weights').mkdir(exist_ok=True)
+    measured = json.loads((ROOT / 'weights' / 'attention56.cifar10.json').read_text())
+    (root / 'weights' / f'{name}.json').write_text(json.dumps(dict(measured, results=f'results/runs/{name}')))
+    with open(root / 'weights' / 'SHA256SUMS', 'a') as sums:
+        sums.write(f"{'a' * 64}  {name}.safetensors\n")
+
+
 def test_a_run_without_weights_is_listed_as_training_until_it_ships(tmp_path):
     """A run copied to results/runs/ shows its epochs in the block; once its weights ship, it is a table row
     with its acceptance command instead (here attention92.cifar10, with attention56's evidence)."""
@@ -105,11 +115,7 @@ def test_a_run_without_weights_is_listed_as_training_until_it_ships(tmp_path):
     assert '--model attention92' not in weights_table.block(tmp_path)
 
     (run / 'summary.json').write_text(json.dumps(summary))
-    evidence = json.loads((ROOT / 'weights' / 'attention56.cifar10.json').read_text())
-    (tmp_path / 'weights' / 'attention92.cifar10.json').write_text(
-        json.dumps(dict(evidence, results='results/runs/attention92.cifar10')))
-    with open(tmp_path / 'weights' / 'SHA256SUMS', 'a') as sums:
-        sums.write(f"{'a' * 64}  attention92.cifar10.safetensors\n")
+    _list_weights(tmp_path, 'attention92.cifar10')
     block = weights_table.block(tmp_path)
     assert 'Training now' not in block and '| `attention92.cifar10` |' in block
     assert 'python -m timm_ran.validate --model attention92 --pretrained --data-dir ../shared/data/cifar10-jpeg' in block
@@ -144,11 +150,7 @@ def _ship_copy(root: Path, name: str, top1_shift: float = 0., **args):
     run_args = json.loads((folder / 'args.json').read_text())
     run_args.update(args, model=name.split('.')[0], output=f'/runs/{name}')
     (folder / 'args.json').write_text(json.dumps(run_args))
-    (root / 'weights').mkdir(exist_ok=True)
-    measured = json.loads((ROOT / 'weights' / 'attention56.cifar10.json').read_text())
-    (root / 'weights' / f'{name}.json').write_text(json.dumps(dict(measured, results=f'results/runs/{name}')))
-    with open(root / 'weights' / 'SHA256SUMS', 'a') as sums:
-        sums.write(f"{'a' * 64}  {name}.safetensors\n")
+    _list_weights(root, name)
 
 
 def test_the_weights_block_sets_each_network_against_the_papers_baseline_once_it_ships(tmp_path):
