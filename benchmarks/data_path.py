@@ -32,7 +32,7 @@ from timm_ran.runtime import autocast_context
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-dir', required=True)
     parser.add_argument('--model', default='attention56')
     parser.add_argument('--batch-size', type=int, default=128)

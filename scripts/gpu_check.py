@@ -38,7 +38,7 @@ H100_GOAL_IMG_PER_S = 20_000  # attention92 CIFAR-10 training, bf16, channels_la
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('output', help='folder for the results (created)')
     parser.add_argument('--data-dir', default=os.path.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg'))
     parser.add_argument('--batch-size', type=int, default=128, help='batch of the attention92 runs (the recipe: 128)')

@@ -24,7 +24,7 @@ DEFAULT_IMAGES = ('cat/0000.jpg', 'ship/0000.jpg', 'horse/0000.jpg')
 
 
 def main(argv=None) -> List[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-dir', default=str(ROOT.parent / 'shared' / 'data' / 'cifar10-jpeg'))
     parser.add_argument('--images', nargs='+', default=list(DEFAULT_IMAGES),
                         help='members of test.tar (CLASS/NAME.jpg); each is drawn to OUTPUT_DIR/CLASS.png')

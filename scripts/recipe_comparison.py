@@ -38,7 +38,7 @@ VARIANTS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-dir', required=True)
     parser.add_argument('--output', default='results/recipe', help='folder of the comparison table')
     parser.add_argument('--runs-dir', required=True, help='folder of the runs (outside the work tree)')

@@ -63,7 +63,7 @@ def run_check(args: argparse.Namespace, workdir: str) -> List[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-dir', default=os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data',
                                                            'cifar10-jpeg'))
     parser.add_argument('--model', default='attention56')

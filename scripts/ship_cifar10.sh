@@ -13,9 +13,7 @@
 #      centre view and flip TTA, fp32), into results/runs/MODEL.cifar10/test.json;
 #   5. exports again with --results, so weights/MODEL.cifar10.json (quoted by pretrained_cfg) holds
 #      that figure, the evidence folder and the recipe (the same bytes: the SHA-256 does not change);
-#   6. regenerates MODEL_CARD.md's section and README's weights block (table, commands) from results/;
-#   7. removes the run's resume state carried in results/runs/MODEL.cifar10/ (timm_ran.run_state save):
-#      the run is over and its final weights are in weights/.
+#   6. regenerates MODEL_CARD.md's section and README's weights block (table, commands) from results/.
 set -euo pipefail
 . "$(dirname "$0")/cifar10_run_args.sh"
 name=$model.cifar10
@@ -50,5 +48,4 @@ python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$
     --results "$evidence/test.json"
 python scripts/model_card.py
 python scripts/weights_table.py --write
-rm -f "$evidence/last.pth.tar"
 git status --short weights "$evidence" MODEL_CARD.md README.md

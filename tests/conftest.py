@@ -44,3 +44,35 @@ def image_folder(tmp_path_factory):
                 pixels[..., label] += 150
                 Image.fromarray(pixels.numpy()).save(folder / f'{i}.jpg', quality=90)
     return root
+
+
+def draw_photo(width: int, height: int, colour, generator: torch.Generator):
+    """A photo-like RGB image of any size: a noisy background and, centred, a disc of ``colour`` whose
+    diameter is 60% of the shorter side (the object, at the same scale in every photo)."""
+    from PIL import Image, ImageDraw
+    pixels = torch.randint(40, 110, (height, width, 3), generator=generator, dtype=torch.uint8)
+    image = Image.fromarray(pixels.numpy())
+    radius = 0.3 * min(width, height)
+    cx, cy = width / 2, height / 2
+    ImageDraw.Draw(image).ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=colour)
+    return image
+
+
+PHOTO_CLASSES = {'apple': (210, 40, 40), 'leaf': (40, 190, 60), 'sky': (50, 90, 220)}
+
+
+@pytest.fixture(scope='session')
+def photo_folder(tmp_path_factory):
+    """A user's own data set: train/ and val/ with 3 classes of JPEG photos of varied sizes (40-140 px a
+    side) and shapes (never square), an object of the class's colour in each."""
+    root = tmp_path_factory.mktemp('photos')
+    generator = torch.Generator().manual_seed(1)
+    for split, count in (('train', 12), ('val', 4)):
+        for name, colour in PHOTO_CLASSES.items():
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                width, height = torch.randint(40, 141, (2,), generator=generator).tolist()
+                height += height == width
+                draw_photo(width, height, colour, generator).save(folder / f'{i}.jpg', quality=90)
+    return root

@@ -129,11 +129,6 @@ def test_experiments_sizes_and_run_report(files, capsys):
                       '--models for mask-type must be among')
     _fails_with('sizes', ['--bogus'], 'unrecognized arguments: --bogus')
     _fails_with('run_report', [files / 'no-run'], 'is not a timm_ran.train run: it has no args.json')
-    _fails_in_process(capsys, 'run_state', ['save', files / 'no-run', files / 'carried'],
-                      "has no last.pth.tar: no epoch of the run has finished")
-    _fails_in_process(capsys, 'run_state', ['restore', files / 'no-run', files / 'run'], 'holds no saved run state')
-    _fails_in_process(capsys, 'run_state', ['load', files], "invalid choice: 'load' (choose from 'save', 'restore')")
-    assert not (files / 'carried').exists() and not (files / 'run').exists()  # nothing written
 
 
 def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(monkeypatch):
@@ -144,3 +139,14 @@ def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(monkeypatch):
     bar = progress_bar(range(3), 'terminal', enabled=False)  # --no-progress
     assert bar.disable and list(bar) == [0, 1, 2]
     bar.set_postfix(loss='1.0')  # what train.py calls on it, a no-op when disabled
+
+
+@pytest.mark.parametrize('tool', ['train', 'validate', 'predict', 'visualize', 'publish', 'export_weights',
+                                  'experiments', 'sizes', 'run_report'])
+def test_help_describes_the_tool_in_whole_sentences(tool, capsys):
+    main = importlib.import_module(f'timm_ran.{tool}').main
+    with pytest.raises(SystemExit) as exited:
+        main(['--help'])
+    assert exited.value.code == 0
+    description = capsys.readouterr().out.split('\n\n')[1]
+    assert description.rstrip().endswith('.'), description

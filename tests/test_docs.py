@@ -5,6 +5,8 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,12 @@ def test_the_model_card_gains_a_section_for_new_weights(tmp_path):
         card.index('## Limitations')
     assert '`attention92`, 1.9' in card and f"SHA-256 `{'a' * 64}`" in card
     assert model_card.render(card, tmp_path) == card
+
+
+def test_the_readme_quick_start_runs_outside_a_clone(tmp_path):
+    """The quick start's code block, run as a user runs it: in a folder of their own, not in a clone."""
+    readme = (ROOT / 'README.md').read_text()
+    quick_start = readme.split('## Quick start', 1)[1]
+    code = re.search(r'(?ms)^```python\n(.*?)^```', quick_start).group(1)
+    done = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]

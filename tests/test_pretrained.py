@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import metadata_load
 from safetensors.torch import load_file
 
 import timm
@@ -53,11 +54,36 @@ def test_hugging_face_dry_run_folder_gives_the_same_logits(name, tmp_path):
     """``publish --dry-run`` writes the folder that would be uploaded; timm loads it as ``local-dir:``, the
     same code path as ``hf-hub:`` after publishing."""
     folder = tmp_path / 'hub'
-    publish.main(['--model', name, '--repo-id', f'someone/{name}', '--dry-run', str(folder)])
+    test_json = ROOT / 'results' / 'runs' / name / 'test.json'
+    publish.main(['--model', name, '--repo-id', f'someone/{name}', '--results', str(test_json),
+                  '--dry-run', str(folder)])
+    _check_the_model_index(folder / 'README.md', name, json.loads(test_json.read_text()))
     loaded = timm.create_model(f'local-dir:{folder}', pretrained=True)
     labels = timm.create_model(name, device='meta').pretrained_cfg['label_names']
     assert list(loaded.pretrained_cfg['label_names']) == list(labels)
     assert torch.equal(_logits(loaded), _logits(timm.create_model(name.split('.')[0], pretrained=True)))
+
+
+def _check_the_model_index(readme: Path, name: str, measured: dict) -> None:
+    """The Hub card's front matter parses, declares a timm model, and its model-index holds exactly the
+    measured single-view and flip-TTA figures."""
+    meta = metadata_load(readme)
+    assert meta['library_name'] == 'timm' and meta['pipeline_tag'] == 'image-classification'
+    assert meta['datasets'] == ['cifar10'] and 'transformers' not in meta['tags']
+    [entry] = meta['model-index']
+    assert entry['name'] == name
+    [result] = entry['results']
+    assert result['dataset']['split'] == 'test' and result['task']['type'] == 'image-classification'
+    values = {metric['name']: metric['value'] for metric in result['metrics']}
+    assert values == {'top-1 accuracy (single view)': measured['top1'], 'top-5 accuracy (single view)': measured['top5'],
+                      'top-1 accuracy (flip TTA)': measured['flip_tta']['top1'],
+                      'top-5 accuracy (flip TTA)': measured['flip_tta']['top5']}
+    text = readme.read_text()
+    for section in ('Model details', 'Intended use', 'How to use', 'Training data', 'Training procedure',
+                    'Evaluation', 'Limitations', 'Citation'):
+        assert f'\n## {section}\n' in text, section
+    usage = text.split('\n## How to use\n')[1].split('\n## ')[0]
+    assert usage.index('import timm_ran') < usage.index(f"create_model('hf-hub:someone/{name}'")
 
 
 @pytest.mark.parametrize('name', SHIPPED)

@@ -14,13 +14,6 @@ def test_feature_take_indices_picks_the_requested_stages():
     assert feature_take_indices(5, None) == ([0, 1, 2, 3, 4], 4)
 
 
-def test_generate_readme_takes_a_model_card_and_a_name():
-    from timm.models._hub import generate_readme  # publish.py: the Hub model card
-    assert list(inspect.signature(generate_readme).parameters)[:2] == ['model_card', 'model_name']
-    card = dict(details={'Dataset': 'cifar10'})
-    assert 'cifar10' in generate_readme(card, 'timm-ran/attention56.cifar10')
-
-
 def test_vision_transformer_pos_embed_adds_the_class_token():
     """attnrefine.py runs the ViT's front end itself: patch_embed, _pos_embed, patch_drop, norm_pre."""
     vit = timm.create_model('vit_tiny_patch16_224', img_size=32, patch_size=8, depth=1).eval()

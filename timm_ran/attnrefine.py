@@ -37,7 +37,7 @@ from timm.models import (
 from timm.models.resnet import BasicBlock, downsample_conv
 from timm.models.vision_transformer import Block, VisionTransformer
 
-from .checkpoints import check_pretrained_file, local_weights_file
+from .checkpoints import fit_pretrained_file, local_weights_file
 from .pretrained import cfg_has_weights
 from .ran import CIFAR10_CLASSES, init_weights
 
@@ -323,7 +323,7 @@ def _create_attnrefine(variant: str, pretrained: bool = False, **kwargs: Any) ->
     kwargs.setdefault('input_std', cfg.std)
     file = local_weights_file(cfg) if pretrained else None
     if file:  # a user's file: does it hold this architecture?
-        check_pretrained_file(file, AttnRefineResNet, variant, cfg, kwargs, exclude=('vit_pretrained',))
+        kwargs = fit_pretrained_file(file, AttnRefineResNet, variant, cfg, kwargs, exclude=('vit_pretrained',))
     model = build_model_with_cfg(AttnRefineResNet, variant, pretrained and cfg_has_weights(cfg), **kwargs)
     vit_size = model.attn_source.vit.patch_embed.img_size  # None for a ViT taking any size
     input_size = (kwargs.get('in_chans', 3), *vit_size) if vit_size else model.pretrained_cfg['input_size']

@@ -7,6 +7,7 @@ and what was expected (``CheckpointError``).
 """
 import argparse
 import inspect
+import json
 import os
 import re
 from typing import Any, Dict, Optional, Tuple
@@ -14,14 +15,16 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 import torch.nn as nn
 from safetensors import SafetensorError
+from safetensors import safe_open
 from safetensors.torch import load_file
 from timm.models import clean_state_dict
 
 from .errors import CheckpointError, MissingPathError
 
-__all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'check_pretrained_file',
-           'load_weights', 'local_weights_file']
+__all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'fit_pretrained_file',
+           'weights_info', 'weights_metadata', 'WEIGHTS_METADATA', 'local_weights_file']
 
+WEIGHTS_METADATA = ('label_names', 'input_size')  # safetensors metadata keys written by export_weights
 EXPECTED = 'a state dict or training checkpoint saved by torch.save (.pth, .pth.tar) or a .safetensors file'
 _SIGNATURES = (
     (b'\xff\xd8\xff', 'a JPEG image'), (b'\x89PNG', 'a PNG image'), (b'GIF8', 'a GIF image'),
@@ -145,24 +148,73 @@ def local_weights_file(cfg: Any) -> Optional[str]:
     return None
 
 
-def check_pretrained_file(path: str, model_cls: type, model_name: str, cfg: Any, kwargs: Dict[str, Any],
-                          exclude: Tuple[str, ...] = ()) -> None:
-    """Fail with ``CheckpointError`` unless ``path`` holds the weights of ``model_cls`` built from the
-    architecture arguments in ``kwargs`` (those its constructor takes, less ``exclude``), built here on the
-    meta device. Run before timm loads a user's file: when the number of classes changes, timm loads
-    without strict key checks, and a file of another network would load nothing, silently. The classifier
-    (which timm replaces for another ``num_classes``) and, for ``in_chans`` other than 3, the first conv
-    (which timm adapts) are not compared."""
+def fit_pretrained_file(path: str, model_cls: type, model_name: str, cfg: Any, kwargs: Dict[str, Any],
+                        exclude: Tuple[str, ...] = ()) -> Dict[str, Any]:
+    """The ``create_model`` keyword arguments that load a user's weights file (``pretrained_cfg_overlay=
+    dict(file=path)``) with its own classifier; ``CheckpointError`` unless ``path`` holds the weights of
+    ``model_cls`` built from the architecture arguments in ``kwargs`` (those its constructor takes, less
+    ``exclude``), built here on the meta device.
+
+    The file's class count (its classifier's rows), class names and input size (``weights_info``) go into
+    the pretrained config, and the count into ``num_classes`` unless the caller gives one: timm then loads
+    the file's classifier instead of the model default's, which would replace it with a random one when the
+    counts differ. A ``num_classes`` other than the file's asks for a new classifier (fine-tuning), as with
+    timm's own weights. Checked before timm loads the file, because timm loads without strict key checks
+    when it replaces the classifier, so a file of another network would load nothing, silently. The
+    classifier and, for ``in_chans`` other than 3, the first conv (which timm adapts) are not compared."""
+    state_dict = read_state_dict(path)
+    info = weights_info(path, state_dict, cfg.classifier)
+    kwargs = dict(kwargs)
+    if 'num_classes' in info:
+        kwargs.setdefault('num_classes', info['num_classes'])
+        # the default's measured figures, and its class names for another count, are not the file's
+        overlay = dict(kwargs.get('pretrained_cfg_overlay') or {}, num_classes=info['num_classes'], description=None)
+        if kwargs['num_classes'] != cfg.num_classes:
+            overlay['label_names'] = None
+        if kwargs['num_classes'] == info['num_classes']:
+            overlay.update({k: info[k] for k in ('label_names', 'input_size') if k in info})
+        kwargs['pretrained_cfg_overlay'] = overlay
     params = inspect.signature(model_cls.__init__).parameters
     skip = {'self', 'device', 'dtype', 'in_chans', *exclude}
     reference = model_cls(**{k: v for k, v in kwargs.items() if k in params and k not in skip}, device='meta')
     ignore = (cfg.classifier,) + ((cfg.first_conv,) if kwargs.get('in_chans', 3) != 3 else ())
-    check_state_dict(reference, read_state_dict(path), path, model_name, ignore)
+    check_state_dict(reference, state_dict, path, model_name, ignore)
+    return kwargs
 
 
-def load_weights(model: nn.Module, path: str, use_ema: bool = False, model_name: Optional[str] = None) -> nn.Module:
-    """Load the weights in ``path`` into ``model`` (strict), with a clear error when they do not fit."""
-    state_dict = read_state_dict(path, use_ema)
-    check_state_dict(model, state_dict, path, model_name)
-    model.load_state_dict(state_dict)
-    return model
+def weights_info(path: str, state_dict: Optional[Dict[str, torch.Tensor]] = None,
+                 classifier: str = 'head.fc') -> Dict[str, Any]:
+    """What a weights file says of the model it holds, as pretrained-config keys: ``num_classes`` (the rows
+    of its ``classifier``), and where the file records them, ``label_names`` (one per class) and
+    ``input_size``. ``timm_ran.train`` checkpoints record both in their arguments (``args.class_names``,
+    ``args.input_size``); ``timm_ran.export_weights`` writes them into the safetensors metadata."""
+    state_dict = read_state_dict(path) if state_dict is None else state_dict
+    info: Dict[str, Any] = {}
+    weight = state_dict.get(f'{classifier}.weight')
+    if weight is not None and weight.ndim >= 1:
+        info['num_classes'] = int(weight.shape[0])
+    recorded = _recorded_info(os.fspath(path))
+    names = recorded.get('label_names')
+    if names and len(names) == info.get('num_classes'):
+        info['label_names'] = [str(name) for name in names]
+    if recorded.get('input_size'):
+        info['input_size'] = tuple(int(v) for v in recorded['input_size'])
+    return info
+
+
+def _recorded_info(path: str) -> Dict[str, Any]:
+    """``label_names`` / ``input_size`` recorded in a safetensors file's metadata or a training checkpoint."""
+    if _is_safetensors(path):
+        with safe_open(path, framework='pt') as f:
+            metadata = f.metadata() or {}
+        return {k: json.loads(metadata[k]) for k in WEIGHTS_METADATA if k in metadata}
+    checkpoint = load_checkpoint_file(path)
+    args = checkpoint.get('args') if isinstance(checkpoint, dict) else None
+    if not isinstance(args, argparse.Namespace):
+        return {}
+    return dict(label_names=getattr(args, 'class_names', None), input_size=getattr(args, 'input_size', None))
+
+
+def weights_metadata(info: Dict[str, Any]) -> Dict[str, str]:
+    """``weights_info``'s class names and input size as safetensors metadata (JSON strings)."""
+    return {k: json.dumps(list(info[k])) for k in WEIGHTS_METADATA if info.get(k)}

@@ -17,11 +17,11 @@ from tqdm import tqdm
 
 import timm
 
-from .checkpoints import load_weights
+from .checkpoints import check_state_dict, read_state_dict, weights_info
 from .errors import InputError, MissingPathError
 
 __all__ = ['ToolParser', 'run_tool', 'progress_bar', 'int_at_least', 'float_in', 'check_model_name',
-           'add_model_arguments', 'load_model', 'load_image', 'eval_transform', 'class_names']
+           'add_model_arguments', 'load_model', 'build_model', 'load_image', 'eval_transform', 'class_names']
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -97,16 +97,39 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     weights.add_argument('--checkpoint', help='a training checkpoint or state dict (.pth.tar, .pth, .safetensors)')
     parser.add_argument('--use-ema', action='store_true', help="the checkpoint's EMA weights")
     parser.add_argument('--num-classes', type=int_at_least(1), default=None,
-                        help='classifier outputs of --checkpoint')
+                        help="classifier outputs; --checkpoint's own count is read from the file, and a given "
+                             "count must equal it")
 
 
 def load_model(args: argparse.Namespace) -> torch.nn.Module:
-    """The model ``args`` name (``add_model_arguments``), in eval mode."""
-    check_model_name(args.model)
-    kwargs = {} if args.num_classes is None else dict(num_classes=args.num_classes)
-    model = timm.create_model(args.model, pretrained=args.pretrained, **kwargs)
-    if args.checkpoint:
-        load_weights(model, args.checkpoint, use_ema=args.use_ema, model_name=args.model)
+    """The model ``args`` name (``add_model_arguments``), in eval mode (``build_model``)."""
+    return build_model(args.model, args.pretrained, args.checkpoint, args.use_ema, args.num_classes)
+
+
+def build_model(name: str, pretrained: bool = False, checkpoint: Optional[str] = None, use_ema: bool = False,
+                num_classes: Optional[int] = None) -> torch.nn.Module:
+    """Model ``name`` in eval mode: with its shipped weights (``pretrained``), or the weights of a
+    ``checkpoint`` and its own classifier: its class count, and the class names and input size that a
+    ``timm_ran.train`` checkpoint or a ``timm_ran.export_weights`` file records (``weights_info``), go into
+    the model's pretrained config. A given ``num_classes`` must equal the checkpoint's."""
+    check_model_name(name)
+    if not checkpoint:
+        kwargs = {} if num_classes is None else dict(num_classes=num_classes)
+        return timm.create_model(name, pretrained=pretrained, **kwargs).eval()
+    state_dict = read_state_dict(checkpoint, use_ema)
+    info = weights_info(checkpoint, state_dict, timm.models.get_pretrained_cfg_value(name, 'classifier'))
+    if num_classes is not None and info.get('num_classes', num_classes) != num_classes:
+        raise InputError(f'--num-classes {num_classes} disagrees with --checkpoint {checkpoint}, whose classifier '
+                         f'has {info["num_classes"]} outputs: leave --num-classes out')
+    num_classes = info.get('num_classes', num_classes)
+    overlay: dict = dict(description=None)  # the shipped weights' measured figures are not the checkpoint's
+    if num_classes != timm.models.get_pretrained_cfg_value(name, 'num_classes'):
+        overlay['label_names'] = None  # the default config's names are not this classifier's
+    overlay.update({k: info[k] for k in ('label_names', 'input_size') if k in info})
+    kwargs = {} if num_classes is None else dict(num_classes=num_classes)
+    model = timm.create_model(name, pretrained_cfg_overlay=overlay, **kwargs)
+    check_state_dict(model, state_dict, checkpoint, name)
+    model.load_state_dict(state_dict)
     return model.eval()
 
 

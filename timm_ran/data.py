@@ -5,18 +5,20 @@ image folder or a tar of class folders, one per split (``train/`` or ``train.tar
 ``test.tar``, ...; the CIFAR-10 JPEG copy in ``../shared/data/cifar10-jpeg`` is of this kind);
 ``torch/cifar10`` and ``torch/cifar100`` read torchvision's CIFAR files from ``--data-dir``.
 """
+import math
 import os
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 from timm.data import create_dataset, create_transform, rand_augment_transform
+from timm.data.transforms import RandomResizedCropAndInterpolation
 from timm.data.random_erasing import RandomErasing
 from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
 from .errors import InputError, MissingPathError
 
-__all__ = ['resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
+__all__ = ['TRAIN_CROPS', 'EVAL_SPLITS', 'find_split', 'resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
            'build_transform', 'holdout_split', 'NoisyLabels']
 
 SMALL_IMAGE_MAX = 64  # inputs up to this size train with pad-and-crop (CIFAR style), larger with random resized crops
@@ -37,18 +39,54 @@ def resolve_split(root: str, split: str) -> str:
         f'no split {split!r} in --data-dir {root!r}: expected {split}/ or {split}.tar; found {entries[:10]}')
 
 
+TRAIN_CROPS = ('pad', 'rrc')
+EVAL_SPLITS = ('val', 'validation', 'test')  # looked for in this order when no evaluation split is named
+
+
+def find_split(root: str, candidates: Sequence[str] = EVAL_SPLITS) -> Optional[str]:
+    """The first of ``candidates`` that ``root`` holds as a folder or tar, or None."""
+    for split in candidates:
+        if any(os.path.exists(os.path.join(root, name)) for name in (split, f'{split}.tar')):
+            return split
+    return None
+
+
+def _resize_shorter(data_config: Dict[str, Any], size: Tuple[int, int]) -> transforms.Resize:
+    """Resize the shorter side as timm's evaluation transform does (``size / crop_pct``), so a training crop
+    shows the object at the scale the evaluation crop shows it. A no-op on an image of that size already."""
+    interpolation = transforms.InterpolationMode(data_config.get('interpolation', 'bilinear'))
+    return transforms.Resize(math.floor(min(size) / data_config.get('crop_pct', 1.)), interpolation=interpolation)
+
+
 def small_image_train_transform(data_config: Dict[str, Any], auto_augment: Optional[str] = None,
-                                reprob: float = 0., hflip: float = 0.5,
-                                upscale_from: Optional[int] = None) -> transforms.Compose:
-    """CIFAR augmentation (paper Sec. 4.1): 4-pixel padding, random crop, horizontal flip; optionally
-    timm's RandAugment (``auto_augment='rand-m9-mstd0.5'``) and random erasing.
+                                reprob: float = 0., hflip: float = 0.5, upscale_from: Optional[int] = None,
+                                crop: str = 'pad', scale: Tuple[float, float] = (0.35, 1.)) -> transforms.Compose:
+    """Training augmentation for small inputs, on images of any size and shape:
+
+    * ``crop='pad'``: the evaluation view (``timm.data.create_transform``: the shorter side resized to
+      ``size / crop_pct``, a centre crop of the input size), then the paper's CIFAR augmentation (Sec. 4.1):
+      reflect padding of 1/8 of the input size (4 pixels at 32x32), a random crop, a horizontal flip. On
+      CIFAR's 32x32 images the resize and centre crop are no-ops, so this is exactly the paper's recipe; on a
+      photo it shows the object at the evaluation's scale and place, shifted by at most 1/8 of the side;
+    * ``crop='rrc'``: timm's random-resized crop of ``scale`` of the whole image's area (aspect 3/4-4/3), flip;
+
+    optionally timm's RandAugment (``auto_augment='rand-m9-mstd0.5'``) and random erasing.
 
     ``upscale_from=S``: augment at S x S, then resize bicubically to the model's input size (CIFAR at
     224x224 for ``attnrefine_resnet8``, Wang, Refining Residual Mappings, Sec. 4).
     """
+    if crop not in TRAIN_CROPS:
+        raise InputError(f'--train-crop must be one of {", ".join(TRAIN_CROPS)}; got {crop!r}')
     model_size = tuple(data_config['input_size'][-2:])
     size = (upscale_from, upscale_from) if upscale_from else model_size
-    ops = [transforms.RandomCrop(size, padding=4, padding_mode='reflect'), transforms.RandomHorizontalFlip(hflip)]
+    if crop == 'pad':
+        # the evaluation view (upscale_from: the images are that view), then the paper's pad-and-crop
+        ops = [] if upscale_from else [_resize_shorter(data_config, size), transforms.CenterCrop(size)]
+        ops.append(transforms.RandomCrop(size, padding=size[0] // 8, padding_mode='reflect'))
+    else:
+        ops = [RandomResizedCropAndInterpolation(size, scale=scale, interpolation=data_config.get('interpolation',
+                                                                                                   'bilinear'))]
+    ops.append(transforms.RandomHorizontalFlip(hflip))
     if auto_augment:
         mean_pixel = tuple(round(255 * m) for m in data_config['mean'])
         ops.append(rand_augment_transform(auto_augment, dict(translate_const=int(size[0] * 0.45), img_mean=mean_pixel)))
@@ -65,8 +103,13 @@ def _upscale(size) -> transforms.Resize:
 
 
 def build_transform(data_config: Dict[str, Any], is_training: bool, auto_augment: Optional[str] = None,
-                    reprob: float = 0., hflip: float = 0.5, upscale_from: Optional[int] = None):
+                    reprob: float = 0., hflip: float = 0.5, upscale_from: Optional[int] = None,
+                    crop: str = 'pad', scale: Tuple[float, float] = (0.35, 1.)):
     """Training or evaluation transform for the model's data config (``timm.data.resolve_data_config``).
+
+    Inputs up to ``SMALL_IMAGE_MAX`` pixels train with ``small_image_train_transform`` (``crop``, ``scale``),
+    larger ones with timm's ImageNet transforms; evaluation is timm's: the shorter side resized to
+    ``size / crop_pct``, then a centre crop.
 
     ``upscale_from=S``: the images are S x S and up-sampled to the model's input size, after the CIFAR
     augmentation when training, as the only step (bicubic) when evaluating.
@@ -80,7 +123,7 @@ def build_transform(data_config: Dict[str, Any], is_training: bool, auto_augment
                 transforms.Normalize(data_config['mean'], data_config['std']),
                 _upscale(tuple(data_config['input_size'][-2:]))])
     if is_training and (upscale_from or max(data_config['input_size'][-2:]) <= SMALL_IMAGE_MAX):
-        return small_image_train_transform(data_config, auto_augment, reprob, hflip, upscale_from)
+        return small_image_train_transform(data_config, auto_augment, reprob, hflip, upscale_from, crop, scale)
     return create_transform(
         **data_config, is_training=is_training, auto_augment=auto_augment, re_prob=reprob, hflip=hflip)
 
@@ -102,8 +145,14 @@ def build_dataset(
         dataset = create_dataset(name, root=root, split=split, is_training=split == 'train', download=False)
     else:
         class_map = {c: i for i, c in enumerate(class_names)} if class_names else ''
-        dataset = create_dataset(name, root=resolve_split(root, split), split=split, search_split=False,
-                                 class_map=class_map)
+        folder = resolve_split(root, split)
+        try:
+            dataset = create_dataset(name, root=folder, split=split, search_split=False, class_map=class_map)
+        except RuntimeError as error:  # timm's folder reader: 'Found 0 images in subfolders of ...'
+            if 'Found 0 images' not in str(error):
+                raise
+            raise MissingPathError(f'no images in the class folders of {folder!r} (split {split!r} of --data-dir '
+                                   f'{root!r}): expected <class>/<image> files') from None
     set_transform(dataset, transform)
     if subset is not None and subset < len(dataset):
         indices = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:subset]

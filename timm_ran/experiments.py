@@ -202,9 +202,10 @@ def train_variant(variant: Variant, common: Sequence[str], run_dir: str) -> Dict
     wanted = _jsonable(_settings(vars(parser.parse_args(argv))))
     args_path, summary_path = os.path.join(run_dir, 'args.json'), os.path.join(run_dir, 'summary.json')
     if os.path.exists(args_path):
-        # a run from before an argument existed ran with that argument's default
+        # a run from before an argument existed ran with that argument's default; an argument left to its
+        # automatic value (None: the evaluation split, the class count, the input size) is what the run resolved
         found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **_read_json(args_path))
-        differ = sorted(k for k in wanted if found.get(k) != wanted[k])
+        differ = sorted(k for k in wanted if wanted[k] is not None and found.get(k) != wanted[k])
         if differ:
             raise InputError(
                 f'{run_dir} holds a run with other settings ({", ".join(differ)}); pass another --output or '
@@ -318,7 +319,7 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ToolParser(prog='python -m timm_ran.experiments', description=__doc__.split('\n')[0],
+    parser = ToolParser(prog='python -m timm_ran.experiments', description=__doc__.split('\n\n')[0],
                         allow_abbrev=False)
     commands = parser.add_subparsers(dest='command', required=True)
     ablation = commands.add_parser(

@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 
 import timm
 
-from .checkpoints import check_state_dict, read_state_dict
+from .checkpoints import check_state_dict, read_state_dict, weights_info, weights_metadata
 from .cli import ToolParser, check_model_name, run_tool
 from .errors import InputError, MissingPathError
 from .files import atomic_write, atomic_write_text
@@ -51,14 +51,18 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
                    results: Optional[str] = None) -> Path:
     """Write a checkpoint's weights to ``<folder>/<name>.safetensors``, its checksum to SHA256SUMS and,
     given a ``timm_ran.validate`` JSON, the measured accuracy to ``<folder>/<name>.json``. The weights must
-    be those of ``name``'s architecture (``CheckpointError`` otherwise)."""
+    be those of ``name``'s architecture with the file's own classifier (``CheckpointError`` otherwise); the
+    class names and input size a ``timm_ran.train`` checkpoint records go into the file's metadata."""
     folder = Path(folder or weights_dir())
     measured = read_validate_results(results) if results else None  # checked before anything is written
     state_dict = {k: v.contiguous() for k, v in read_state_dict(checkpoint, use_ema=use_ema).items()}
     architecture = name.split('.')[0]
-    check_state_dict(timm.create_model(architecture, device='meta'), state_dict, checkpoint, architecture)
+    info = weights_info(checkpoint, state_dict, timm.models.get_pretrained_cfg_value(architecture, 'classifier'))
+    model = timm.create_model(architecture, device='meta', **{k: v for k, v in info.items() if k == 'num_classes'})
+    check_state_dict(model, state_dict, checkpoint, architecture)
     path = folder / f'{name}.safetensors'
-    atomic_write(str(path), lambda tmp: save_file(state_dict, tmp, metadata={'format': 'pt'}))
+    metadata = {'format': 'pt', **weights_metadata(info)}  # the class names and input size a checkpoint records
+    atomic_write(str(path), lambda tmp: save_file(state_dict, tmp, metadata=metadata))
     sums_path = folder / CHECKSUMS
     sums = read_checksums(sums_path)
     sums[path.name] = sha256_of(str(path))
@@ -77,7 +81,7 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = ToolParser(prog='python -m timm_ran.export_weights',
-                        description='export a training checkpoint as shipped weights')
+                        description=__doc__.split('\n\n')[0])
     parser.add_argument('--checkpoint', required=True)
     parser.add_argument('--name', required=True, help="'<model>.<tag>', e.g. attention56.cifar10")
     parser.add_argument('--use-ema', action='store_true')

@@ -28,7 +28,7 @@ def predict(model: torch.nn.Module, images: List[Tuple[str, Image.Image]], topk:
 
 
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
-    parser = ToolParser(prog='python -m timm_ran.predict', description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.predict', description=__doc__.split('\n\n')[0])
     add_model_arguments(parser)
     parser.add_argument('images', nargs='+', metavar='IMAGE')
     parser.add_argument('--topk', type=int_at_least(1), default=5)

@@ -1,10 +1,11 @@
 """Publish weights to the Hugging Face Hub in timm's format:
 ``python -m timm_ran.publish --model attention56 --repo-id ORG/attention56.cifar10 [--dry-run DIR]``.
 
-Writes ``config.json`` (architecture and pretrained config), ``model.safetensors`` and a model card
-``README.md`` with the measured results (``--results``: a JSON written by ``timm_ran.validate``) through
-timm's ``save_for_hf`` / ``push_to_hf_hub``. ``--dry-run DIR`` writes the folder locally instead of
-uploading; ``timm.create_model('local-dir:DIR')`` (after ``import timm_ran``) loads it back.
+Writes ``config.json`` (architecture, pretrained config and class names), ``model.safetensors`` (timm's
+``save_for_hf``) and a model card ``README.md`` by the Hub's convention (``timm_ran.hub_card``: front matter
+with a ``model-index`` of the measured results, ``--results``: a JSON written by ``timm_ran.validate``), then
+uploads that folder. ``--dry-run DIR`` writes the same folder locally instead of uploading;
+``timm.create_model('local-dir:DIR', pretrained=True)`` (after ``import timm_ran``) loads it back.
 """
 import argparse
 import os
@@ -14,31 +15,24 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
-from timm.models import push_to_hf_hub, save_for_hf
-from timm.models._hub import generate_readme
+from huggingface_hub import create_repo, upload_folder
+from timm.models import save_for_hf
 
-import timm
-
-from .checkpoints import load_weights
-from .cli import ToolParser, check_model_name, run_tool
+from .checkpoints import load_checkpoint_file
+from .cli import ToolParser, build_model, check_model_name, run_tool
 from .errors import InputError
 from .export_weights import read_validate_results
-from .sizes import PAPER_SIZES, count_size
-
-CITATION = """@inproceedings{wang2017residual,
-  title={Residual Attention Network for Image Classification},
-  author={Wang, Fei and Jiang, Mengqing and Qian, Chen and Yang, Shuo and Li, Cheng and Zhang, Honggang and
-          Wang, Xiaogang and Tang, Xiaoou},
-  booktitle={CVPR},
-  year={2017}
-}"""
+from .hub_card import render_card
+from .pretrained import bundled_results
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ToolParser(prog='python -m timm_ran.publish', description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.publish', description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', required=True, help='registered model (with an optional .tag)')
     parser.add_argument('--repo-id', required=True, help='Hub repository, ORG/NAME')
-    parser.add_argument('--checkpoint', default=None, help='publish these weights instead of the shipped ones')
+    parser.add_argument('--checkpoint', default=None,
+                        help='publish these weights instead of the shipped ones, with their own classifier and class '
+                             'names (a timm_ran.train checkpoint, e.g. of a fine-tuning run)')
     parser.add_argument('--use-ema', action='store_true', help="the checkpoint's EMA weights")
     parser.add_argument('--results', default=None, help='JSON from timm_ran.validate to put in the model card')
     parser.add_argument('--dry-run', metavar='DIR', default=None, help='write the folder here, do not upload')
@@ -47,47 +41,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def model_card(model: torch.nn.Module, model_name: str, results: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """timm's model card dict (see ``timm.models._hub.generate_readme``) with sizes and measured results."""
-    architecture = model_name.split('.')[0]
-    size = count_size(architecture)
-    cfg = model.pretrained_cfg
-    details = {
-        'Model Type': 'Image classification / feature backbone',
-        'Model Stats': {
-            'Params (M)': f'{size.params / 1e6:.2f}',
-            'MACs (G)': f'{size.macs / 1e9:.3f}',
-            'Image size': 'x'.join(map(str, cfg['input_size'][1:])),
-        },
-        'Papers': {'Residual Attention Network for Image Classification': 'https://arxiv.org/abs/1704.06904'},
-        'Original': 'https://github.com/fwang91/residual-attention-network',
-    }
-    if architecture in PAPER_SIZES:
-        details['Paper network'] = PAPER_SIZES[architecture].network
-    if cfg.get('tag') == 'cifar10':
-        details['Dataset'] = 'cifar10'
-    if results:
-        data = results['data']
-        details['Evaluation'] = {
-            'Data': f"split {data['split']!r} of {os.path.basename(os.path.normpath(data['dir']))} "
-                    f"({results['images']} images)",
-            'Top-1 (%)': f"{results['top1']:.2f}",
-            'Top-5 (%)': f"{results['top5']:.2f}",
-            'Loss': f"{results['loss']:.4f}",
-        }
-    usage = (
-        '```python\nimport timm\nimport timm_ran  # pip install timm-ran: registers the architecture\n\n'
-        "model = timm.create_model('hf-hub:REPO_ID', pretrained=True).eval()\n```\n")
-    return dict(
-        description=f'A Residual Attention Network ({architecture}) trained with timm-ran.',
-        details=details,
-        usage=usage,
-        citation=CITATION,
-        license=cfg.get('license', 'apache-2.0'),
-    )
+def training_procedure(model_name: str, checkpoint: Optional[str]) -> Optional[str]:
+    """The model card's training procedure: the recipe recorded with the shipped weights, or the arguments a
+    ``timm_ran.train`` checkpoint carries."""
+    if not checkpoint:
+        measured = bundled_results(model_name if '.' in model_name else f'{model_name}.cifar10')
+        if measured and 'recipe' in measured:
+            return (f"Trained from scratch with `timm_ran.train`: {measured['recipe']}. These are the final "
+                    f"weights of the schedule, not a checkpoint chosen by a test figure.")
+        return None
+    args = load_checkpoint_file(checkpoint).get('args') if checkpoint.endswith('.tar') else None
+    if not isinstance(args, argparse.Namespace):
+        return None
+    start = f"from `{args.model}`'s pretrained weights" if args.pretrained else 'from scratch'
+    return (f'Trained {start} with `timm_ran.train`: {args.epochs} epochs, {args.opt} lr {args.lr:g} '
+            f'({args.sched}), batch {args.batch_size}, weight decay {args.weight_decay:g}, input '
+            f"{'x'.join(map(str, args.input_size[1:]))}, seed {args.seed}.")
 
 
-def write_folder(model: torch.nn.Module, directory: str, card: Dict[str, Any], repo_id: str) -> None:
+def hub_config(model: torch.nn.Module) -> Dict[str, Any]:
+    """What config.json records beyond the architecture: the class names (timm's top-level ``label_names``,
+    which ``create_model('hf-hub:...')`` and ``'local-dir:...'`` put back into the pretrained config)."""
+    names = model.pretrained_cfg.get('label_names')
+    return dict(label_names=list(names)) if names and len(names) == model.num_classes else {}
+
+
+def write_folder(model: torch.nn.Module, directory: str, card: str) -> None:
     """config.json, model.safetensors and README.md in ``directory``, created whole or not at all."""
     if os.path.exists(directory):
         raise InputError(f'--dry-run {directory!r} exists already: choose a new folder')
@@ -95,9 +74,8 @@ def write_folder(model: torch.nn.Module, directory: str, card: Dict[str, Any], r
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix='.publish-')
     try:
-        save_for_hf(model, tmp, safe_serialization=True)
-        card = dict(card, usage=card['usage'].replace('REPO_ID', repo_id))
-        Path(tmp, 'README.md').write_text(generate_readme(card, repo_id.split('/')[-1]), encoding='utf-8')
+        save_for_hf(model, tmp, model_config=hub_config(model), safe_serialization=True)
+        Path(tmp, 'README.md').write_text(card, encoding='utf-8')
         os.replace(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -110,20 +88,22 @@ def main(argv: Optional[List[str]] = None) -> Optional[str]:
     if '/' not in args.repo_id:
         raise InputError(f"--repo-id must be 'ORG/NAME' (a Hugging Face Hub repository); got {args.repo_id!r}")
     results = read_validate_results(args.results) if args.results else None
-    model = timm.create_model(args.model, pretrained=args.checkpoint is None)
-    if args.checkpoint:
-        load_weights(model, args.checkpoint, use_ema=args.use_ema, model_name=args.model)
-    model.eval()
-    card = model_card(model, args.model, results)
+    model = build_model(args.model, pretrained=args.checkpoint is None, checkpoint=args.checkpoint,
+                        use_ema=args.use_ema)
+    card = render_card(args.repo_id.split('/')[-1], args.model.split('.')[0], model.num_classes, model.pretrained_cfg,
+                       args.repo_id, results, training_procedure(args.model, args.checkpoint))
     if args.dry_run:
-        write_folder(model, args.dry_run, card, args.repo_id)
+        write_folder(model, args.dry_run, card)
         print(f'wrote {args.dry_run}: ' + ', '.join(sorted(os.listdir(args.dry_run))))
         return args.dry_run
-    card = dict(card, usage=card['usage'].replace('REPO_ID', args.repo_id))
-    url = push_to_hf_hub(model, args.repo_id, model_card=card, private=args.private, token=args.token,
-                         safe_serialization=True)
-    print(f'published {args.model} to {url}')
-    return str(url)
+    with tempfile.TemporaryDirectory() as tmp:  # the folder a dry run writes, uploaded
+        folder = os.path.join(tmp, 'upload')
+        write_folder(model, folder, card)
+        create_repo(args.repo_id, private=args.private, token=args.token, exist_ok=True)
+        commit = upload_folder(repo_id=args.repo_id, folder_path=folder, token=args.token,
+                               commit_message=f'timm_ran.publish {args.model}')
+    print(f'published {args.model} to {commit.repo_url}')
+    return str(commit.repo_url)
 
 
 if __name__ == '__main__':

@@ -51,7 +51,7 @@ from timm.models import (
 from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
-from .checkpoints import check_pretrained_file, local_weights_file
+from .checkpoints import fit_pretrained_file, local_weights_file
 from .errors import NoWeightsError
 from .layers import add_into, max_pool_3x3_s2, upsample_like
 from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, is_bundled, verify_weights
@@ -715,18 +715,19 @@ def init_weights(module: nn.Module, name: str = '', zero_init_last: bool = False
         module.zero_init_last()
 
 
-def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
-    """Fail clearly when ``pretrained=True`` asks for weights that do not exist (rather than letting a
-    randomly initialised model through), when a shipped weights file is damaged, or when a user's file
-    (``pretrained_cfg_overlay=dict(file=...)``) is not a checkpoint of this architecture."""
+def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """The keyword arguments that load the weights ``pretrained=True`` asks for: a user's file
+    (``pretrained_cfg_overlay=dict(file=...)``) loads with its own classifier (``fit_pretrained_file``).
+    Fails clearly when the weights do not exist (rather than letting a randomly initialised model through),
+    when a shipped weights file is damaged, or when a user's file is not a checkpoint of this architecture."""
     cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'), kwargs.get('pretrained_cfg_overlay'))
     file = local_weights_file(cfg)
     if file and is_bundled(file):
         verify_weights(file)
     elif file:
-        check_pretrained_file(file, ResidualAttentionNet, variant, cfg, kwargs)
+        kwargs = fit_pretrained_file(file, ResidualAttentionNet, variant, cfg, kwargs)
     if cfg_has_weights(cfg):
-        return
+        return kwargs
     name = f'{variant}.{cfg.tag}' if cfg.tag else variant
     raise NoWeightsError(
         f"No trained weights exist yet for '{name}': timm_ran ships none for it. Create the model with "
@@ -735,7 +736,7 @@ def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> None:
 
 def _create_ran(variant: str, pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:
     if pretrained:
-        _check_pretrained_weights(variant, kwargs)
+        kwargs = _check_pretrained_weights(variant, kwargs)
     num_stages = len(kwargs.get('channels', _IMAGENET['channels']))
     return build_model_with_cfg(
         ResidualAttentionNet, variant, pretrained,
@@ -789,11 +790,11 @@ MODEL_NAMES = tuple(default_cfgs)  # the registered architectures
 # 8x8 with ResNet-164's widths (outputs 64 / 128 / 256, bottlenecks 16 / 32 / 64), the same number m of
 # attention modules in each (masks with 3 / 2 / 1 max-pool levels), then three residual units at 8x8 as
 # the last ImageNet stage. Attention-N has N = 36m + 20 layers for p, t = 1, 2: the 20 are the conv, the
-# six plain units and the classifier. This reproduces the published 1.9M (Attention-92) and 5.1M
-# (Attention-236) params within 3%.
+# six plain units and the classifier. This reproduces the published 1.9M (Attention-92), 5.1M
+# (Attention-236) and 8.6M (Attention-452) params within 3.1%.
 _CIFAR = dict(
     channels=(64, 128, 256, 256), unit_depths=(1, 1, 1, 3), mask_pools=(3, 2, 1, 0), strides=(1, 2, 2, 1),
-    stem_type='cifar', stem_chs=16, num_classes=10)
+    stem_type='cifar', stem_chs=16)  # 10 classes: the .cifar10 config's num_classes
 # ImageNet networks (paper Table 2, official prototxts): 7x7 stem, four stages of widths 256 ... 2048,
 # the last one three plain units.
 _IMAGENET = dict(channels=(256, 512, 1024, 2048), unit_depths=(1, 1, 1, 3), mask_pools=(3, 2, 1, 0))

@@ -226,7 +226,7 @@ def copy_logs(run_dir: str, destination: str, title: Optional[str] = None, note:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = ToolParser(prog='python -m timm_ran.run_report', description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.run_report', description=__doc__.split('\n\n')[0])
     parser.add_argument('run_dir', metavar='RUN_DIR', help='the --output folder of a timm_ran.train run')
     parser.add_argument('--copy-to', metavar='DIR', default=None, help='copy the logs and the report here')
     parser.add_argument('--title', default=None,

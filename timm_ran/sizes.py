@@ -113,7 +113,7 @@ def format_plain(rows: List[List[str]]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = ToolParser(prog='python -m timm_ran.sizes', description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.sizes', description=__doc__.split('\n\n')[0])
     parser.add_argument('--markdown', action='store_true', help='print a Markdown table')
     parser.add_argument('--check', action='store_true', help='exit 1 if a size is outside its tolerance')
     args = parser.parse_args(argv)

@@ -48,7 +48,9 @@ import timm
 
 from .batch_data import BatchAugment, TensorBatchLoader, decode_images, transform_images
 from .cli import ToolParser, check_model_name, float_in, int_at_least, progress_bar, run_tool
-from .data import NoisyLabels, build_dataset, build_transform, class_names_of, holdout_split, set_transform
+from .data import (
+    EVAL_SPLITS, TRAIN_CROPS, NoisyLabels, build_dataset, build_transform, class_names_of, find_split, holdout_split,
+    set_transform)
 from .files import atomic_write, atomic_write_text
 from .checkpoints import check_state_dict, load_checkpoint_file
 from .errors import CheckpointError, InputError, MissingPathError
@@ -57,21 +59,27 @@ from .run_report import STARTED_FORMAT
 from .runtime import autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
 
 _logger = logging.getLogger('timm_ran.train')
+HOLDOUT_FRACTION = 0.1  # of the training images, evaluated on when --data-dir has no evaluation split
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ToolParser(prog='python -m timm_ran.train', description=__doc__.split('\n')[0],
+    parser = ToolParser(prog='python -m timm_ran.train', description=__doc__.split('\n\n')[0],
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     group = parser.add_argument_group('data')
-    group.add_argument('--data-dir', required=True, help='data root: class folders or tars per split')
+    group.add_argument('--data-dir', required=True,
+                       help='data root: a class-folder tree or tar per split (train/ and val/, validation/ or '
+                            'test/), or one class-folder tree of training images')
     group.add_argument('--dataset', default='', help="'' (folder/tar), torch/cifar10, torch/cifar100")
-    group.add_argument('--train-split', default='train')
-    group.add_argument('--val-split', default='test')
+    group.add_argument('--train-split', default='train',
+                       help="training split ('.': --data-dir itself, as when it holds no train/ folder)")
+    group.add_argument('--val-split', default=None,
+                       help=f'evaluation split (default: the first of {", ".join(EVAL_SPLITS)} in --data-dir; with '
+                            f'none, a seeded {HOLDOUT_FRACTION:.0%}% of the training images is held out instead)')
     group.add_argument('--train-subset', type=int_at_least(1), default=None, help='train on a seeded random subset of N images')
     group.add_argument('--val-subset', type=int_at_least(1), default=None, help='evaluate on a seeded random subset of N images')
     group.add_argument('--holdout', type=int_at_least(1), default=None, metavar='N',
-                       help='evaluate on a seeded N images held out of the training split, and train on the rest '
-                            '(recipe selection without the test set); replaces --val-split')
+                       help='evaluate on a seeded N images held out of the training split and train on the rest '
+                            '(recipe selection without the test set), instead of on --val-split')
     group.add_argument('--workers', '-j', type=int_at_least(0), default=2, help='data loading processes per rank')
     group.add_argument('--in-memory', action='store_true',
                        help='decode the data once into memory (on the GPU when training there) and augment whole batches '
@@ -83,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--upscale-from', type=int, default=None, metavar='SIZE',
                        help="images are SIZE x SIZE: augment them at that size, then up-sample bicubically to the "
                             "model's input size (e.g. 32 for CIFAR with attnrefine_resnet8)")
+    group.add_argument('--input-size', type=int_at_least(8), default=None, metavar='SIZE',
+                       help="train and evaluate at SIZE x SIZE instead of the model's input size (the networks "
+                            "take any size); images of any size are resized to it (see --train-crop)")
+    group.add_argument('--train-crop', default='pad', choices=TRAIN_CROPS,
+                       help='training crop for inputs up to 64 pixels, after the shorter side is resized as for '
+                            'evaluation: pad (reflect padding of 1/8, random crop: the paper\'s CIFAR augmentation) '
+                            'or rrc (random-resized crop of --scale of the area); see docs/training.md')
+    group.add_argument('--scale', type=float_in(0.01, 1), nargs=2, default=(0.35, 1.), metavar=('LOW', 'HIGH'),
+                       help='area range of --train-crop rrc')
     group.add_argument('--label-noise', type=float_in(0, 1), default=0., metavar='FRACTION',
                        help='give this fraction of the training images a wrong label, drawn uniformly from the '
                             'other classes (fixed by --seed; paper Sec. 4.1)')
@@ -91,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--pretrained', action='store_true', help="start from the model's pretrained weights")
     group.add_argument('--model-kwargs', nargs='*', default={}, action=ParseKwargs, metavar='KEY=VALUE',
                        help='more model arguments, e.g. attention_residual=False mask_act=spatial')
-    group.add_argument('--num-classes', type=int_at_least(1), default=None, help='classifier outputs (default: the data set)')
+    group.add_argument('--num-classes', type=int_at_least(1), default=None,
+                       help='classifier outputs (default: the number of classes of the training data, which a '
+                            'given count must equal)')
     group.add_argument('--drop', type=float_in(0, 1), default=0., help='dropout before the classifier')
     group.add_argument('--drop-path', type=float_in(0, 1), default=0., help='stochastic depth rate')
     group.add_argument('--channels-last', action='store_true', help='channels_last memory format')
@@ -132,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--seed', type=int, default=42)
     group.add_argument('--output', default='output/train', help='folder of the run (checkpoints, logs, curves)')
     group.add_argument('--resume', default='',
-                       help="checkpoint to continue from ('auto': --output's last.pth.tar if there is one)")
+                       help="checkpoint to continue from ('auto': --output's last.pth.tar if there is one); "
+                            "without it, an --output that holds a run already is refused")
     group.add_argument('--eval-interval', type=int_at_least(1), default=1, metavar='N',
                        help='evaluate every N epochs and after the last one (the other rows of the log hold nan)')
     group.add_argument('--checkpoint-hist', type=int_at_least(1), default=3, help='best checkpoints kept')
@@ -160,6 +180,18 @@ def setup_distributed(device_arg: Optional[str]) -> Dict[str, Any]:
     return dict(world_size=info['world_size'], rank=info['global_rank'], device=torch.device(info['device']))
 
 
+def _listed(names: List[str], limit: int = 6) -> str:
+    return ', '.join(names[:limit]) + (f' and {len(names) - limit} more' if len(names) > limit else '')
+
+
+def refuse_finished_output(output: str) -> None:
+    """A new run (no ``--resume``) must not overwrite the run an ``--output`` already holds."""
+    found = [name for name in ('last.pth.tar', 'summary.json') if os.path.exists(os.path.join(output, name))]
+    if found:
+        raise InputError(f'--output {output!r} holds a run already ({", ".join(found)}): continue it with --resume auto, '
+                         f'or choose a new folder')
+
+
 def load_resume_checkpoint(path: str, model: nn.Module, optimizer, loss_scaler, model_ema) -> Tuple[int, Dict]:
     """Restores model, optimizer, loss scaler and EMA from a checkpoint of this script, read once; returns the
     epoch to start from and the state of the checkpoint saver (its history of kept files)."""
@@ -183,6 +215,40 @@ def load_resume_checkpoint(path: str, model: nn.Module, optimizer, loss_scaler, 
     return start_epoch, checkpoint.get('saver', {})
 
 
+def resolve_splits(args) -> None:
+    """Complete ``--train-split`` and ``--val-split`` from what ``--data-dir`` holds: a folder without a
+    ``train`` split is itself the training split (one class-folder tree), and the evaluation split is the
+    first of ``EVAL_SPLITS`` it holds; with none (and no ``--holdout``), ``--val-split`` stays None and
+    ``main`` holds out ``HOLDOUT_FRACTION`` of the training images. torchvision data sets evaluate on 'test'."""
+    if args.dataset:
+        if args.val_split is None:
+            args.val_split = 'test'
+        return
+    root = args.data_dir
+    if not os.path.exists(root):
+        raise MissingPathError(f'--data-dir {root!r} does not exist')
+    class_folders = os.path.isdir(root) and any(entry.is_dir() for entry in os.scandir(root))
+    if args.train_split == 'train' and class_folders and find_split(root, ('train',) + EVAL_SPLITS) is None:
+        args.train_split = '.'
+        _logger.info(f'{root} has no train/ folder: its class folders are the training images')
+    if args.val_split is None and args.holdout is None:
+        args.val_split = find_split(root)
+
+
+def fit_batch_size(args, env, train_size: int) -> None:
+    """Reduce ``--batch-size`` to the training images of one rank when they are fewer (a full batch is the
+    unit of a step, and the last partial batch is dropped), with a warning; none at all is an error."""
+    per_rank = train_size // env['world_size']
+    if per_rank == 0:
+        raise InputError(f'the training split of --data-dir {args.data_dir!r} has {train_size} images, fewer than '
+                         f'the {env["world_size"]} processes training: nothing to train on')
+    if per_rank < args.batch_size:
+        if env['rank'] == 0:
+            _logger.warning(f'--batch-size {args.batch_size} is more than the {per_rank} training images of each '
+                            f'process: training with batches of {per_rank}')
+        args.batch_size = per_rank
+
+
 def make_loader(dataset, args, env, training: bool) -> DataLoader:
     """Training: a shuffled shard per rank, reshuffled by ``set_epoch``. Evaluation: every image exactly
     once across the ranks (no padding), so the metrics are those of the whole split."""
@@ -201,6 +267,11 @@ def build_loaders(args, env, train_set, class_names, num_classes, data_config) -
     """The training and evaluation loaders: ``DataLoader`` s over per-image transforms, or with ``--in-memory``
     ``TensorBatchLoader`` s over the decoded images (same augmentation, no worker processes)."""
     eval_transform = build_transform(data_config, False, upscale_from=args.upscale_from)
+    if args.holdout is None and args.val_split is None:
+        args.holdout = max(1, round(HOLDOUT_FRACTION * len(train_set)))
+        if env['rank'] == 0:
+            _logger.info(f'{args.data_dir} has no {", ".join(EVAL_SPLITS)} split: evaluating on a seeded '
+                         f'{args.holdout} of its {len(train_set)} training images, held out of training (--seed)')
     if args.holdout is not None:
         eval_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset,
                                  seed=args.seed, class_names=class_names)
@@ -209,11 +280,13 @@ def build_loaders(args, env, train_set, class_names, num_classes, data_config) -
     else:
         eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, eval_transform,
                                  subset=args.val_subset, seed=args.seed, class_names=class_names)
+    fit_batch_size(args, env, len(train_set))
     noisy = NoisyLabels(train_set, args.label_noise, num_classes, seed=args.seed) if args.label_noise > 0 else None
     if noisy is not None and env['rank'] == 0:
         _logger.info(f'label noise: {noisy.num_flipped} of {len(noisy)} training labels flipped')
     if not args.in_memory:
-        set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip, args.upscale_from))
+        set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip, args.upscale_from,
+                                                 args.train_crop, tuple(args.scale)))
         return (make_loader(noisy or train_set, args, env, training=True),
                 make_loader(eval_set, args, env, training=False))
 
@@ -252,6 +325,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
     device = env['device']
     model.train()
     losses = AverageMeter()
+    steps = 0
     started, images_seen = time.time(), 0
     progress = progress_bar(loader, f'train {epoch}', enabled=not args.no_progress and env['rank'] == 0)
     for step, (images, targets) in enumerate(progress):
@@ -275,8 +349,11 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
         if args.sched_on_updates:
             scheduler.step_update(num_updates=epoch * updates_per_epoch + step + 1)
         losses.update(loss.item(), images.size(0))
+        steps += 1
         images_seen += images.size(0)
         progress.set_postfix(loss=f'{losses.avg:.4f}', lr=f"{optimizer.param_groups[0]['lr']:.4g}")
+    if steps == 0:  # fit_batch_size prevents it; a run that trains nothing must never look like one that did
+        raise RuntimeError(f'epoch {epoch} made no optimiser step: the training loader gave no batch')
     train_time = time.time() - started  # includes data loading: the rate a run actually trains at
     return dict(train_loss=_mean_across_ranks(losses.avg, env), train_time=train_time,
                 train_img_per_s=images_seen * env['world_size'] / train_time)
@@ -404,6 +481,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = build_parser().parse_args(argv)
     check_model_name(args.model)
     logging.basicConfig(level=logging.INFO, format='%(message)s')
+    logging.getLogger('timm.utils.checkpoint_saver').setLevel(logging.WARNING)  # its 'Current checkpoints' lists
     env = setup_distributed(args.device)
     device = env['device']
     is_main = env['rank'] == 0
@@ -414,10 +492,16 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
 
     if args.low_res is not None and (not args.in_memory or args.low_res[0] < 1 or args.low_res[1] < 0):
         raise InputError(f'--low-res SIZE EPOCHS needs --in-memory, SIZE >= 1 and EPOCHS >= 0, got {args.low_res}')
+    if not args.resume:
+        refuse_finished_output(args.output)
     seed_epoch(args.seed, -1, env['rank'])
+    resolve_splits(args)
     train_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset, seed=args.seed)
-    class_names = class_names_of(train_set)
-    num_classes = args.num_classes or len(class_names)
+    class_names = list(class_names_of(train_set))
+    num_classes = len(class_names)
+    if args.num_classes is not None and args.num_classes != num_classes:
+        raise InputError(f'--num-classes {args.num_classes} disagrees with the {num_classes} classes of the training '
+                         f'data ({_listed(class_names)}): leave it out to take the count from the data')
     model = timm.create_model(
         args.model, pretrained=args.pretrained, num_classes=num_classes, drop_rate=args.drop,
         drop_path_rate=args.drop_path or None, **args.model_kwargs)  # None: not passed (timm)
@@ -425,6 +509,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
     data_config = resolve_data_config(model=model)
+    if args.input_size:
+        data_config['input_size'] = (data_config['input_size'][0], args.input_size, args.input_size)
+    # what the checkpoint's arguments carry for the tools that read it (predict, publish, create_model)
+    args.num_classes, args.class_names, args.input_size = num_classes, class_names, list(data_config['input_size'])
+    model.pretrained_cfg = model.default_cfg = dict(model.pretrained_cfg, num_classes=num_classes, label_names=class_names,
+                                input_size=tuple(data_config['input_size']))
     train_loader, eval_loader = build_loaders(args, env, train_set, class_names, num_classes, data_config)
 
     optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay,

@@ -87,7 +87,7 @@ def draw(model: torch.nn.Module, image: Image.Image, path: Path, channels: int =
 
 
 def main(argv: Optional[List[str]] = None) -> List[Path]:
-    parser = ToolParser(prog='python -m timm_ran.visualize', description=__doc__.split('\n')[0])
+    parser = ToolParser(prog='python -m timm_ran.visualize', description=__doc__.split('\n\n')[0])
     add_model_arguments(parser)
     parser.add_argument('images', nargs='+', metavar='IMAGE')
     parser.add_argument('-o', '--output', required=True, help='PNG to write (several images: one file each)')
