@@ -10,7 +10,8 @@
 #   2. copies the run's logs and segments to results/runs/MODEL.cifar10/ (timm_ran.run_report);
 #   3. exports RUN_DIR/last.pth.tar to weights/MODEL.cifar10.safetensors (+ SHA256SUMS);
 #   4. measures the shipped file with the acceptance command, `timm_ran.validate --pretrained` (single
-#      centre view and flip TTA, fp32), into results/runs/MODEL.cifar10/test.json;
+#      centre view and flip TTA, fp32), into results/runs/MODEL.cifar10/test.json, and on the fixed 1,000-image
+#      subset that tests/test_pretrained.py re-measures, into test-subset1000.json;
 #   5. exports again with --results, so weights/MODEL.cifar10.json (quoted by pretrained_cfg) holds
 #      that figure, the evidence folder and the recipe (the same bytes: the SHA-256 does not change);
 #   6. regenerates MODEL_CARD.md's section and README's weights block (table, commands) from results/.
@@ -44,6 +45,8 @@ python -m timm_ran.run_report "$run_dir" --copy-to "$evidence" --title "$name: t
 python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$name" --folder weights
 python -m timm_ran.validate --model "$model" --pretrained --data-dir "$data_dir" --tta --no-progress \
     --output "$evidence/test.json"
+python -m timm_ran.validate --model "$model" --pretrained --data-dir "$data_dir" --subset 1000 --workers 0 \
+    --channels-last --no-progress --output "$evidence/test-subset1000.json"
 python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$name" --folder weights \
     --results "$evidence/test.json"
 python scripts/model_card.py

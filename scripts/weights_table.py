@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from timm_ran.files import atomic_write_text
-from timm_ran.paper_results import JPEG_COPY_GAP, on_jpeg_copy, paper_cifar10_top1
+from timm_ran.paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE, on_jpeg_copy, paper_cifar10_top1
 from timm_ran.pretrained import bundled_names
 from timm_ran.run_report import JPEG_COPY_TEST, data_summary, duration, epochs_done, load_run, \
     load_weights_evidence, recipe_summary, training_time, validate_command
@@ -134,8 +134,8 @@ def block(root: Path = ROOT) -> str:
              'Each row is measured by its acceptance command on the 10,000 test images (`--tta` adds the flip '
              'column: logits averaged over the image and its mirror). The paper column is the network\'s CIFAR-10 '
              'top-1 in the paper (lossless CIFAR-10; Table 3 for Attention-56, Table 6 for Attention-92 and '
-             f'ResNet-164) and, in brackets, that figure less the {JPEG_COPY_GAP} points the JPEG copy costs the '
-             'airbench94 recipe ([MODEL_CARD.md, Limitations](MODEL_CARD.md#limitations)):',
+             f'ResNet-164) and, in brackets, that figure less the {JPEG_COPY_GAP} points the JPEG copy costs: '
+             f'{JPEG_COPY_GAP_SOURCE} ([MODEL_CARD.md, Limitations](MODEL_CARD.md#limitations)):',
              '', '```bash', *commands(evidence), '```', *baseline_comparison(evidence)]
     training = runs_in_progress(root, list(evidence))
     if training:

@@ -124,19 +124,19 @@ def test_a_run_without_weights_is_listed_as_training_until_it_ships(tmp_path):
 
 
 def test_the_weights_table_shows_the_papers_figure_carried_to_the_jpeg_copy():
-    """Attention-92's 4.99% error (paper Table 6) is 95.01% top-1, about 92.0% on the JPEG copy; weights measured
+    """Attention-92's 4.99% error (paper Table 6) is 95.01% top-1, about 91.8% on the JPEG copy; weights measured
     on other data or another split, or of a network the paper gives no CIFAR-10 figure for, get none."""
     weights_table = _script('weights_table')
     on_copy = {'data': {'dir': '../shared/data/cifar10-jpeg', 'split': 'test'}}
-    assert paper_cifar10_top1('resnet164_cifar') == 94.54 and on_jpeg_copy(95.01) == 92.02
-    assert weights_table.paper_figure('attention92.cifar10', on_copy) == '95.01 (≈ 92.0)'
+    assert paper_cifar10_top1('resnet164_cifar') == 94.54 and on_jpeg_copy(95.01) == 91.77  # 3.24 points less
+    assert weights_table.paper_figure('attention92.cifar10', on_copy) == '95.01 (≈ 91.8)'
     assert weights_table.paper_figure('attention92.cifar10', {'data': {'dir': 'imagenet', 'split': 'val'}}) == '-'
     assert weights_table.paper_figure('attention56_imagenet.cifar10', on_copy) == '-'
     train_split = {'data': {'dir': '../shared/data/cifar10-jpeg', 'split': 'train'}}
     assert weights_table.paper_figure('attention92.cifar10', train_split) == '-'
     assert set(CIFAR10_ERROR) <= set(MODEL_NAMES), 'a paper figure for a model that is not registered'
     row = next(r for r in weights_table.rows(weights_table.shipped()) if r.startswith('| `attention92.cifar10` |'))
-    assert '| 95.01 (≈ 92.0) |' in row
+    assert '| 95.01 (≈ 91.8) |' in row
 
 
 def _ship_copy(root: Path, name: str, top1_shift: float = 0., **args):
