@@ -50,8 +50,8 @@ def section(name: str, root: Path = ROOT) -> str:
         ('measured by', f"`{validate_command(name, results['data']['dir'], bool(tta))}` "
                         f"({'bf16' if results.get('amp') else 'fp32'}, {results['device']}; "
                         f"[{folder}/test.json]({folder}/test.json))"),
-        ('recipe', f"{recipe_summary(run)}; every argument in "
-                   f"[{folder}/args.json]({folder}/args.json)"),
+        ('recipe', f"{recipe_summary(run)}; the last segment's arguments in "
+                   f"[{folder}/args.json]({folder}/args.json), every segment's command in the table below"),
         ('weights', f"final weights of the schedule ({'EMA' if measured.get('ema') else 'not the EMA'}); "
                     f"`weights/{name}.safetensors`, SHA-256 `{sha}`"),
     ]

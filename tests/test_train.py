@@ -286,6 +286,21 @@ def test_recipe_summary_splits_the_time_by_the_hardware_that_trained_it():
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (30.0 min on CPU, 30.0 min on unrecorded hardware)'
 
 
+def test_recipe_summary_names_segments_that_computed_otherwise():
+    """args.json holds the last segment's arguments: a segment that trained without --amp or without
+    --torchcompile, with another value, or on other software is named in the recipe line."""
+    command = 'python -m timm_ran.train --model attention56 --data-dir {} --lr 0.2 {}--amp --output {}'
+    segments = [
+        dict(first_epoch=0, last_epoch=3, command=command.format('/a', '', '/r'), software='torch 2.9'),
+        dict(first_epoch=4, last_epoch=3, command=command.format('/a', '--lr 0.1 ', '/r'), software='torch 2.9'),
+        dict(first_epoch=4, last_epoch=6, command=command.format('/b', '--torchcompile ', '/s').replace('--lr 0.2', '--lr 0.1'),
+             software='torch 2.14'),
+        dict(first_epoch=7, last_epoch=9, command=command.format('/c', '--torchcompile ', '/t'), software='torch 2.14')]
+    assert run_report.segment_differences(segments) == [
+        'epochs 0-3 without --torchcompile, on torch 2.9', 'epochs 4-6 --lr 0.1']  # paths and empty segments aside
+    assert run_report.segment_differences(segments[-1:]) == []
+
+
 def test_run_report_needs_a_run(tmp_path):
     with pytest.raises(FileNotFoundError, match='is not a timm_ran.train run: it has no args.json'):
         run_report.render(str(tmp_path))

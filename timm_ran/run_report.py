@@ -11,8 +11,9 @@ takes many sessions keeps its history in the repository.
 import json
 import math
 import os
+import shlex
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .cli import ToolParser, run_tool
 from .errors import MissingPathError
@@ -20,7 +21,7 @@ from .files import atomic_copy, atomic_write_text
 
 __all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'JPEG_COPY_SPLIT', 'JPEG_COPY_TEST', 'load_run', 'epochs_done',
            'load_weights_evidence', 'segment_trained', 'segment_hardware_kind', 'training_time_by_hardware',
-           'recipe_summary', 'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress',
+           'recipe_summary', 'segment_differences', 'data_summary', 'segment_start', 'segment_epoch_times', 'segments_table', 'progress',
            'render', 'copy_run_logs', 'copy_logs', 'main']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
@@ -101,8 +102,62 @@ def recipe_summary(run: Dict[str, Any]) -> str:
         time = f"{duration(training_time(run['summary']))} ({', '.join(parts)})"
     else:
         time = parts[0] if parts else duration(0.)
+    differences = segment_differences(run['segments'])
     return (f"{args['epochs']} epochs, {args['opt'].upper()} lr {args['lr']:g} {args['sched']}, batch "
-            f"{args['batch_size']}, {precision}, {time}")
+            f"{args['batch_size']}, {precision}, {time}" + ''.join(f'; {d}' for d in differences))
+
+
+# arguments that do not change what a segment computes (where the run and its data live, how it logs)
+_PLACE_ARGS = {'--output', '--resume', '--data-dir', '--no-progress', '--workers', '-j', '--checkpoint-hist'}
+
+
+def _options(command: str) -> Dict[str, Tuple[str, ...]]:
+    """A segment's ``timm_ran.train`` command as option -> its values (a flag: no values)."""
+    tokens = shlex.split(command)
+    tokens = tokens[tokens.index('timm_ran.train') + 1:] if 'timm_ran.train' in tokens else tokens
+    options: Dict[str, Tuple[str, ...]] = {}
+    for token in tokens:
+        if token.startswith('-') and not _is_number(token):
+            key = token
+            options[key] = ()
+        else:
+            options[key] += (token,)
+    return {k: v for k, v in options.items() if k not in _PLACE_ARGS}
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
+def segment_differences(segments: List[Dict[str, Any]]) -> List[str]:
+    """How segments differ from the last one in what they compute: arguments given or left out (e.g. 'epochs
+    0-3 without --torchcompile', 'epochs 36-41 without --amp (fp32)') and software ('epochs 76-86 on torch
+    2.11.0'); the last segment's arguments are the run's ``args.json``."""
+    if len(segments) < 2:
+        return []
+    last, last_software = _options(segments[-1].get('command', '')), segments[-1].get('software')
+    notes = []
+    for segment in segments[:-1]:
+        if segment['last_epoch'] < segment['first_epoch']:
+            continue  # trained nothing that the run kept
+        own, parts = _options(segment.get('command', '')), []
+        missing = sorted(k for k in last if k not in own)
+        extra = sorted(k for k in own if k not in last)
+        changed = sorted(k for k in own if k in last and own[k] != last[k])
+        if missing:
+            parts.append('without ' + ', '.join(missing) + (' (fp32)' if '--amp' in missing else ''))
+        if extra:
+            parts.append('with ' + ', '.join(' '.join((k,) + own[k]) for k in extra))
+        parts += [f"{k} {' '.join(own[k])}" for k in changed]
+        if segment.get('software') and last_software and segment['software'] != last_software:
+            parts.append(f"on {segment['software']}")
+        if parts:
+            notes.append(f"epochs {segment['first_epoch']}-{segment['last_epoch']} {', '.join(parts)}")
+    return notes
 
 
 def data_summary(results: Dict[str, Any]) -> str:
