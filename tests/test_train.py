@@ -35,7 +35,7 @@ def test_training_learns_and_writes_its_run(image_folder, tmp_path):
     history = result['history']
     assert [row['epoch'] for row in history] == [0, 1, 2] == _epochs(tmp_path)
     assert history[-1]['train_loss'] < history[0]['train_loss']
-    assert history[-1]['eval_top1'] > 34  # 3 classes: above chance
+    assert history[-1]['eval_top1'] >= 95  # the colour tells the class: all but at most one of the 24 right
     for row in history:  # 72 images in batches of 16, the last partial one dropped: 64 trained per epoch
         assert row['train_img_per_s'] * row['train_time'] == pytest.approx(64)
     for name in ('last.pth.tar', 'model_best.pth.tar', 'summary.json', 'args.json', 'curves.png'):
@@ -248,7 +248,7 @@ def test_attnrefine_trains_on_upscaled_cifar_sized_images(image_folder, tmp_path
         'img_size=64', "vit_kwargs={'depth': 1}"))
     history = result['history']
     assert history[-1]['train_loss'] < history[0]['train_loss']
-    assert history[-1]['eval_top1'] > 34  # 3 classes: above chance
+    assert history[-1]['eval_top1'] >= 95  # the colour tells the class: all but at most one of the 24 right
     assert result['model'].a == 0.5 and result['model'].pretrained_cfg['input_size'] == (3, 64, 64)
 
 
