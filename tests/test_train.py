@@ -1,5 +1,6 @@
 """Training, evaluation and publishing entry points."""
 import csv
+import inspect
 import json
 import math
 import os
@@ -304,3 +305,16 @@ def test_recipe_summary_names_segments_that_computed_otherwise():
 def test_run_report_needs_a_run(tmp_path):
     with pytest.raises(FileNotFoundError, match='is not a timm_ran.train run: it has no args.json'):
         run_report.render(str(tmp_path))
+
+
+def test_mixed_precision_means_bf16_in_every_tool():
+    """--amp is bf16 autocast in train and validate alike (float16 only when asked for, on CUDA)."""
+    from timm_ran.runtime import autocast_context
+    train_args = train.build_parser().parse_args(['--data-dir', 'x', '--amp'])
+    validate_args = validate.build_parser().parse_args(['--model', 'attention56', '--pretrained', '--data-dir', 'x',
+                                                        '--amp'])
+    assert train_args.amp_dtype == validate_args.amp_dtype == 'bfloat16'
+    with autocast_context(torch.device('cpu'), True):
+        assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.bfloat16
+    for function in (autocast_context, evaluation.evaluation_sums):
+        assert inspect.signature(function).parameters['cuda_dtype'].default == 'bfloat16'

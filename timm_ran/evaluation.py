@@ -53,7 +53,7 @@ def _empty_sums(num_classes: int) -> EvaluationSums:
 
 @torch.no_grad()
 def evaluation_sums(model: torch.nn.Module, loader: Iterable, num_classes: int, device: torch.device,
-                    amp: bool = False, channels_last: bool = False, cuda_dtype: str = 'float16',
+                    amp: bool = False, channels_last: bool = False, cuda_dtype: str = 'bfloat16',
                     flip_tta: bool = False) -> Union[EvaluationSums, Tuple[EvaluationSums, EvaluationSums]]:
     """Runs ``model`` in eval mode over ``loader`` and adds up loss, top-5 hits and the confusion matrix.
 

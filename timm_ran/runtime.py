@@ -61,8 +61,12 @@ def warn_if_bf16_is_emulated(device, amp: bool) -> bool:
     return True
 
 
-def autocast_context(device: torch.device, amp: bool, cuda_dtype: str = 'float16'):
-    """Mixed precision when ``amp``: bf16 autocast on CPU (AMX), ``cuda_dtype`` (float16 / bfloat16) on CUDA."""
+AMP_DTYPES = ('bfloat16', 'float16')
+
+
+def autocast_context(device: torch.device, amp: bool, cuda_dtype: str = 'bfloat16'):
+    """Mixed precision when ``amp``, the same in every tool: bf16 autocast, on CUDA ``cuda_dtype`` (bfloat16 unless
+    float16 is asked for; the CPU always runs bf16)."""
     if not amp:
         return nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else getattr(torch, cuda_dtype))

@@ -56,7 +56,7 @@ from .checkpoints import check_state_dict, load_checkpoint_file
 from .errors import CheckpointError, InputError, MissingPathError
 from .evaluation import evaluation_sums
 from .run_report import STARTED_FORMAT
-from .runtime import autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
+from .runtime import AMP_DTYPES, autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
 
 _logger = logging.getLogger('timm_ran.train')
 HOLDOUT_FRACTION = 0.1  # of the training images, evaluated on when --data-dir has no evaluation split
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                             'recent weights early instead of its random start (timm ModelEmaV3)')
     group = parser.add_argument_group('run')
     group.add_argument('--amp', action='store_true', help='mixed precision: bf16 autocast on CPU, --amp-dtype on CUDA')
-    group.add_argument('--amp-dtype', default='bfloat16', choices=('bfloat16', 'float16'))
+    group.add_argument('--amp-dtype', default='bfloat16', choices=AMP_DTYPES, help='autocast type on CUDA')
     group.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
     group.add_argument('--seed', type=int, default=42)
     group.add_argument('--output', default='output/train', help='folder of the run (checkpoints, logs, curves)')

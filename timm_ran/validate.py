@@ -17,7 +17,7 @@ from .data import EVAL_SPLITS, build_dataset, build_transform, class_names_of, f
 from .errors import InputError, MissingPathError
 from .evaluation import evaluation_sums, summarise
 from .files import atomic_write_text
-from .runtime import warn_if_bf16_is_emulated
+from .runtime import AMP_DTYPES, warn_if_bf16_is_emulated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--subset', type=int_at_least(1), default=None, help='a seeded random subset of N images')
     parser.add_argument('--batch-size', '-b', type=int_at_least(1), default=256)
     parser.add_argument('--workers', '-j', type=int_at_least(0), default=2)
-    parser.add_argument('--amp', action='store_true', help='bf16 autocast on CPU, fp16 on CUDA')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision, as timm_ran.train: bf16 autocast (on CUDA --amp-dtype)')
+    parser.add_argument('--amp-dtype', default='bfloat16', choices=AMP_DTYPES, help='autocast type on CUDA')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument('--tta', action='store_true',
@@ -83,7 +85,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         device=str(device), amp=args.amp, input_size=list(data_config['input_size']), class_names=class_names,
     )
     batches = progress_bar(loader, f'{args.model} {split}', enabled=not args.no_progress)
-    sums = evaluation_sums(model, batches, len(class_names), device, args.amp, args.channels_last, flip_tta=args.tta)
+    sums = evaluation_sums(model, batches, len(class_names), device, args.amp, args.channels_last, args.amp_dtype,
+                           flip_tta=args.tta)
     if args.tta:
         sums, tta_sums = sums
         results['flip_tta'] = summarise(tta_sums)
