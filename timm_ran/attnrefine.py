@@ -39,7 +39,7 @@ from timm.models.vision_transformer import Block, VisionTransformer
 
 from .checkpoints import fit_pretrained_file, local_weights_file
 from .pretrained import cfg_has_weights
-from .ran import CIFAR10_CLASSES, init_weights
+from .layers import CIFAR10_CLASSES, init_weights
 
 __all__ = ['AttnRefineResNet', 'ViTClsAttention', 'MaskedResidualBlock', 'AttentionBlock', 'MODEL_NAMES',
            'DEFAULT_VIT']

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from timm.data.random_erasing import RandomErasing
 from torch.utils.data import Dataset
 
-from .data import set_transform
+from .data import epoch_seed, set_transform
 
 __all__ = ['ImageTensors', 'decode_images', 'transform_images', 'BatchAugment', 'TensorBatchLoader']
 
@@ -161,7 +161,7 @@ class TensorBatchLoader:
 
     def __iter__(self) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
         indices = self._indices()
-        generator = torch.Generator().manual_seed(self.seed + 1_000_003 * (self.epoch + 1) + 7919 * self.rank)
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch, self.rank))
         stop = len(self) * self.batch_size
         for start in range(0, stop, self.batch_size):
             batch = indices[start:start + self.batch_size].to(self.dataset.labels.device)

@@ -19,7 +19,7 @@ from torchvision import transforms
 from .errors import InputError, MissingPathError
 
 __all__ = ['TRAIN_CROPS', 'EVAL_SPLITS', 'find_split', 'resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
-           'build_transform', 'holdout_split', 'NoisyLabels']
+           'build_transform', 'holdout_split', 'epoch_seed', 'NoisyLabels']
 
 SMALL_IMAGE_MAX = 64  # inputs up to this size train with pad-and-crop (CIFAR style), larger with random resized crops
 
@@ -181,6 +181,13 @@ def holdout_split(train_set: Dataset, eval_set: Dataset, count: int, seed: int =
     order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))
     held, rest = order[:count].sort().values.tolist(), order[count:].sort().values.tolist()
     return Subset(train_set, rest), Subset(eval_set, held)
+
+
+def epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """The seed of one epoch of one process, from the run's ``--seed``: what ``timm_ran.train`` seeds the
+    process's generators with and ``TensorBatchLoader`` its batch augmentation, so a resumed epoch repeats
+    the uninterrupted one."""
+    return seed + 1_000_003 * (epoch + 1) + 7919 * rank
 
 
 def set_transform(dataset: Dataset, transform) -> None:

@@ -1,5 +1,6 @@
 """Layers of the RAN models that are not the paper's: ops shaped for ``torch.compile``, FX tracing and
-in-place arithmetic on the CPU, and the shared pooling layer.
+in-place arithmetic on the CPU, and the shared pooling layer; and what the RAN and attention-refined
+networks share: the weight init and the CIFAR-10 constants of their configs.
 
 The paper's blocks (``timm_ran.ran``) call these; each one computes exactly what its plain PyTorch
 counterpart does (``tests/test_fast_paths.py``).
@@ -9,7 +10,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-__all__ = ['upsample_like', 'add_into', 'max_pool_3x3_s2']
+__all__ = ['upsample_like', 'add_into', 'max_pool_3x3_s2', 'init_weights', 'CIFAR10_MEAN', 'CIFAR10_STD', 'CIFAR10_CLASSES']
+
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+
 
 
 def _like_input_format(x: torch.Tensor) -> torch.memory_format:
@@ -91,3 +97,19 @@ def max_pool_3x3_s2() -> nn.MaxPool2d:
     and tiny ones (a 1x1 map stays 1x1).
     """
     return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+
+def init_weights(module: nn.Module, name: str = '', zero_init_last: bool = False) -> None:
+    """He (fan-out) init for convs, N(0, 0.01) for the classifier, unit scale for norms (``named_apply``)."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=0.01)
+        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Conv2d):
+        nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+    elif zero_init_last and hasattr(module, 'zero_init_last'):
+        module.zero_init_last()

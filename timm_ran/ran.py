@@ -53,7 +53,7 @@ from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
 from .checkpoints import fit_pretrained_file, local_weights_file
 from .errors import NoWeightsError
-from .layers import add_into, max_pool_3x3_s2, upsample_like
+from .layers import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, add_into, init_weights, max_pool_3x3_s2, upsample_like
 from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, is_bundled, verify_weights
 
 __all__ = [
@@ -61,10 +61,6 @@ __all__ = [
     'PreActInceptionResUnit', 'PreActUnit',
     'BLOCK_TYPES', 'MASK_ACTS', 'STEM_TYPES', 'MODEL_NAMES',
 ]
-
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 
 BLOCK_TYPES = ('preact', 'resnext', 'inception')
 MASK_ACTS = ('mixed', 'channel', 'spatial')
@@ -697,22 +693,6 @@ class ResidualAttentionNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
-
-
-def init_weights(module: nn.Module, name: str = '', zero_init_last: bool = False) -> None:
-    """He (fan-out) init for convs, N(0, 0.01) for the classifier, unit scale for norms (``named_apply``)."""
-    if isinstance(module, nn.Linear):
-        nn.init.normal_(module.weight, mean=0.0, std=0.01)
-        nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Conv2d):
-        nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
-    elif zero_init_last and hasattr(module, 'zero_init_last'):
-        module.zero_init_last()
 
 
 def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:

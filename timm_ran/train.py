@@ -49,8 +49,8 @@ import timm
 from .batch_data import BatchAugment, TensorBatchLoader, decode_images, transform_images
 from .cli import ToolParser, check_model_name, float_in, int_at_least, progress_bar, run_tool
 from .data import (
-    EVAL_SPLITS, TRAIN_CROPS, NoisyLabels, build_dataset, build_transform, class_names_of, find_split, holdout_split,
-    set_transform)
+    EVAL_SPLITS, TRAIN_CROPS, NoisyLabels, build_dataset, build_transform, class_names_of, epoch_seed, find_split,
+    holdout_split, set_transform)
 from .files import atomic_write, atomic_write_text
 from .checkpoints import check_state_dict, load_checkpoint_file
 from .errors import CheckpointError, InputError, MissingPathError
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 def seed_epoch(seed: int, epoch: int, rank: int) -> None:
     """Seed every RNG the main process draws from for one epoch (augmentation with 0 workers,
     dropout, stochastic depth, mixup), so a resumed epoch repeats the uninterrupted one."""
-    value = seed + 1_000_003 * (epoch + 1) + 7919 * rank
+    value = epoch_seed(seed, epoch, rank)
     random.seed(value)
     np.random.seed(value % 2 ** 32)
     torch.manual_seed(value)
