@@ -16,7 +16,8 @@ from timm_ran.ran import (
     ResidualAttentionNet,
     SpatialAttention,
 )
-from timm_ran.sizes import PAPER_SIZES, count_size, format_markdown, out_of_tolerance, table_rows
+from timm_ran.paper_results import PAPER_SIZES
+from timm_ran.sizes import count_size, format_markdown, out_of_tolerance, table_rows
 
 count_size = functools.lru_cache(count_size)  # each network is measured once for the three size tests
 

@@ -1,7 +1,5 @@
 """The timm internals this package relies on, outside timm's public API. pyproject.toml bounds timm to the
 1.0 series; if a timm release moves or changes one of these, this file fails and names it."""
-import inspect
-
 import torch
 
 import timm

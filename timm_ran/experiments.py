@@ -34,6 +34,8 @@ from . import train
 from .cli import ToolParser, run_tool
 from .errors import InputError
 from .files import atomic_write_text
+from .paper_results import (
+    ARL_NAL_ERROR, ATTNREFINE_ERROR, MASK_STRUCTURE_ERROR, MASK_TYPE_ERROR, NOISY_LABEL_ERROR)
 
 __all__ = ['Variant', 'ABLATIONS', 'plan', 'run_ablation', 'render_markdown', 'main']
 
@@ -82,27 +84,18 @@ class Ablation:
         return [v for model in models for v in self.variants(model, options)]
 
 
-# paper errors (%, CIFAR-10), ../shared/papers/README.md
-_ARL_NAL = {'attention56': (5.52, 5.89), 'attention92': (4.99, 5.35), 'attention128': (4.44, 5.57),
-            'attention164': (4.31, 7.18)}
-_MASK_TYPE = {'attention56': (5.52, 6.24, 6.33)}
-_MASK_STRUCTURE = {'attention56': (5.52, 6.48), 'attention92': (4.99, 5.79)}
-_NOISY = {'resnet164_cifar': {0.1: 5.93, 0.3: 6.61, 0.5: 8.35, 0.7: 17.21},
-          'attention92': {0.1: 5.15, 0.3: 5.79, 0.5: 7.27, 0.7: 15.75}}
-# attnrefine_resnet8, CIFAR-10 (Wang, Refining Residual Mappings, Table 3): top-1 83.3 / 86.6 / 87.0 % at a = 0, 0.5, 1
-_ATTNREFINE = {0.0: 16.7, 0.5: 13.4, 1.0: 13.0}
 # local convolutions: every soft mask without pooling, for each stage of the CIFAR layout (3 attention stages + 1)
 _LOCAL_CONV_POOLS = (0, 0, 0, 0)
 
 
 def _arl_vs_nal(model: str, options: Dict[str, Any]) -> List[Variant]:
-    arl, nal = _ARL_NAL.get(model, (None, None))
+    arl, nal = ARL_NAL_ERROR.get(model, (None, None))
     return [Variant(model, 'ARL: (1 + M) * T', model, (), paper_error=arl),
             Variant(model, 'NAL: M * T', model, (('attention_residual', False),), paper_error=nal)]
 
 
 def _mask_type(model: str, options: Dict[str, Any]) -> List[Variant]:
-    errors = _MASK_TYPE.get(model, (None,) * 3)
+    errors = MASK_TYPE_ERROR.get(model, (None,) * 3)
     return [Variant(model, 'mixed (sigmoid)', model, (), paper_error=errors[0]),
             Variant(model, 'channel (L2 over channels)', model, (('mask_act', 'channel'),), paper_error=errors[1]),
             Variant(model, 'spatial (standardised, sigmoid)', model, (('mask_act', 'spatial'),),
@@ -110,13 +103,14 @@ def _mask_type(model: str, options: Dict[str, Any]) -> List[Variant]:
 
 
 def _mask_structure(model: str, options: Dict[str, Any]) -> List[Variant]:
-    errors = _MASK_STRUCTURE.get(model, (None, None))
+    errors = MASK_STRUCTURE_ERROR.get(model, (None, None))
     return [Variant(model, 'encoder-decoder', model, (), paper_error=errors[0]),
             Variant(model, 'local convolutions', model, (('mask_pools', _LOCAL_CONV_POOLS),), paper_error=errors[1])]
 
 
 def _noisy_labels(model: str, options: Dict[str, Any]) -> List[Variant]:
-    return [Variant(f'noise {level:g}', model, model, label_noise=level, paper_error=_NOISY.get(model, {}).get(level))
+    return [Variant(f'noise {level:g}', model, model, label_noise=level,
+                    paper_error=NOISY_LABEL_ERROR.get(model, {}).get(level))
             for level in options['noise_levels']]
 
 
@@ -125,20 +119,20 @@ def _mask_strength(model: str, options: Dict[str, Any]) -> List[Variant]:
     source: Tuple[Tuple[str, Any], ...] = (('vit_pretrained', True),)
     if options.get('vit_weights'):
         source += (('vit_kwargs', {'pretrained_cfg_overlay': {'file': options['vit_weights']}}),)
-    return [Variant(model, f'a = {a:g}', model, (('a', float(a)),), paper_error=_ATTNREFINE.get(float(a)),
+    return [Variant(model, f'a = {a:g}', model, (('a', float(a)),), paper_error=ATTNREFINE_ERROR.get(float(a)),
                     source_kwargs=source if a > 0 else ()) for a in options['a_values']]
 
 
 _RAN_TRAINING = 'SGD, 160k iterations of batch 64 on lossless CIFAR-10'
 ABLATIONS: Dict[str, Ablation] = {
     'arl-vs-nal': Ablation('Attention residual learning (ARL) vs naive attention learning (NAL)',
-                           'paper Table 3', _RAN_TRAINING, tuple(_ARL_NAL), _arl_vs_nal),
+                           'paper Table 3', _RAN_TRAINING, tuple(ARL_NAL_ERROR), _arl_vs_nal),
     'mask-type': Ablation('Mask activation: mixed vs channel vs spatial', 'paper Table 1', _RAN_TRAINING,
                           ('attention56',), _mask_type),
     'mask-structure': Ablation('Mask structure: encoder-decoder vs local convolutions', 'paper Table 4',
-                               _RAN_TRAINING, tuple(_MASK_STRUCTURE), _mask_structure),
+                               _RAN_TRAINING, tuple(MASK_STRUCTURE_ERROR), _mask_structure),
     'noisy-labels': Ablation('Training with noisy labels: ResNet-164 vs Attention-92', 'paper Table 5',
-                             _RAN_TRAINING, tuple(_NOISY), _noisy_labels),
+                             _RAN_TRAINING, tuple(NOISY_LABEL_ERROR), _noisy_labels),
     'mask-strength': Ablation('Attention-refined ResNet-8: mask strength a', 'Wang, Refining Residual Mappings, '
                               'Table 3', 'AdamW, 100 epochs on 45k lossless CIFAR-10 images at 224x224',
                               ('attnrefine_resnet8',), _mask_strength),

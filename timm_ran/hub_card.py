@@ -12,9 +12,9 @@ from typing import Any, Dict, List, Optional
 
 from huggingface_hub import EvalResult, ModelCardData
 
-from .paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE
+from .paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE, PAPER_SIZES
 from .layers import CIFAR10_CLASSES
-from .sizes import PAPER_SIZES, count_size
+from .sizes import count_size
 
 __all__ = ['CITATION', 'CIFAR10_JPEG_DATA', 'render_card', 'card_data']
 

@@ -10,40 +10,16 @@ meta device, so nothing is allocated.
 """
 import sys
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import timm
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .cli import ToolParser
+from .paper_results import PAPER_SIZES
 from .ran import MODEL_NAMES
 
-
-@dataclass(frozen=True)
-class PaperSize:
-    """A network's name in the paper, its published size, and the tolerance we hold our build to."""
-    network: str
-    params_m: Optional[float] = None
-    macs_g: Optional[float] = None
-    params_tol: Optional[float] = None
-    macs_tol: Optional[float] = None
-
-
-# Paper Tables 2, 6 and Sec. 4.1 / 4.2 (arXiv 1704.06904).
-PAPER_SIZES: Dict[str, PaperSize] = {
-    'attention56': PaperSize('Attention-56 (CIFAR)'),
-    'attention92': PaperSize('Attention-92 (CIFAR)', 1.9, params_tol=0.05),
-    'attention128': PaperSize('Attention-128 (CIFAR)'),
-    'attention164': PaperSize('Attention-164 (CIFAR)'),
-    'attention236': PaperSize('Attention-236 (CIFAR)', 5.1, params_tol=0.05),
-    'attention452': PaperSize('Attention-452 (CIFAR)', 8.6, params_tol=0.05),
-    'resnet164_cifar': PaperSize('ResNet-164 (CIFAR baseline)', 1.7, params_tol=0.03),
-    'attention56_imagenet': PaperSize('Attention-56 (ImageNet)', 31.9, 6.3, params_tol=0.03, macs_tol=0.05),
-    'attention92_imagenet': PaperSize('Attention-92 (ImageNet)', 51.3, 10.4, params_tol=0.03, macs_tol=0.05),
-    'attentionnext56_imagenet': PaperSize('AttentionNeXt-56 (ImageNet)', 31.9, 6.3),
-    'attentioninception56_imagenet': PaperSize('AttentionInception-56 (ImageNet)', 31.9, 6.3),
-}
 assert tuple(PAPER_SIZES) == MODEL_NAMES, 'every registered model needs its PAPER_SIZES entry, in order'
 
 
