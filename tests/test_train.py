@@ -318,3 +318,42 @@ def test_mixed_precision_means_bf16_in_every_tool():
         assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.bfloat16
     for function in (autocast_context, evaluation.evaluation_sums):
         assert inspect.signature(function).parameters['cuda_dtype'].default == 'bfloat16'
+
+
+SYNCING_METHODS = ('item', 'tolist', 'cpu', '__bool__', '__float__', '__int__')
+
+
+@pytest.mark.parametrize('in_memory', [True, False], ids=['in-memory', 'workers'])
+def test_training_steps_never_wait_for_the_device(image_folder, tmp_path, monkeypatch, in_memory):
+    """Inside a training step nothing reads a tensor back to Python (on CUDA each such read waits for the
+    GPU): the tensor methods that do are made to raise while a step runs, recipe features included (label
+    smoothing, random erasing, EMA, per-update schedule, mixup)."""
+    guard = dict(on=False)
+
+    def raising(name, original):
+        def method(self, *args, **kwargs):
+            if guard['on']:
+                raise AssertionError(f'Tensor.{name}() inside a training step')
+            return original(self, *args, **kwargs)
+        return method
+
+    for name in SYNCING_METHODS:
+        monkeypatch.setattr(torch.Tensor, name, raising(name, getattr(torch.Tensor, name)))
+
+    class GuardedSteps:  # stands in for the progress bar: each step's body runs with the guard on
+        disable = True
+
+        def __init__(self, loader, *args, **kwargs):
+            self.loader = loader
+
+        def __iter__(self):
+            for batch in self.loader:
+                guard['on'] = True
+                yield batch
+                guard['on'] = False
+
+    monkeypatch.setattr(train, 'progress_bar', GuardedSteps)
+    extra = ['--in-memory'] if in_memory else ['--mixup', '0.2']
+    result = train.main(_train_args(image_folder, tmp_path, '--epochs', '1', '--smoothing', '0.1', '--reprob', '0.5',
+                                    '--model-ema', '--sched-on-updates', '--warmup-epochs', '1', *extra))
+    assert not guard['on'] and result['history'][0]['train_loss'] > 0  # the loss is read once, after the steps

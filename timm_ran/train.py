@@ -1,7 +1,7 @@
 """Train a timm_ran (or any timm) model: ``python -m timm_ran.train --model attention56 --data-dir DIR``.
 
 Built on timm's components (data sets and transforms, Mixup/CutMix, ``create_optimizer_v2``,
-``create_scheduler_v2``, ``ModelEmaV3``, ``CheckpointSaver``, ``AverageMeter``), with
+``create_scheduler_v2``, ``ModelEmaV3``, ``CheckpointSaver``), with
 timm's train.py argument names where they overlap. Runs on CPU (bf16 autocast, channels_last) and CUDA
 (bf16 / fp16 AMP), and data-parallel under ``torchrun --nproc_per_node N`` (NCCL on CUDA, gloo on CPU).
 
@@ -39,7 +39,7 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from timm.models import clean_state_dict
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
-from timm.utils import AverageMeter, CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, reduce_tensor, unwrap_model
+from timm.utils import CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, reduce_tensor, unwrap_model
 from timm.utils.distributed import init_distributed_device_so
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
@@ -322,9 +322,11 @@ def start_loader_epoch(loader, args, epoch: int) -> None:
 
 def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, scheduler, mixup, loss_scaler,
                     model_ema, updates_per_epoch) -> Dict[str, float]:
+    """One epoch of training steps. The steps never wait for the device: the loss is summed on it (float64)
+    and read once, after the epoch; only a progress bar on a terminal reads it every step."""
     device = env['device']
     model.train()
-    losses = AverageMeter()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     steps = 0
     started, images_seen = time.time(), 0
     progress = progress_bar(loader, f'train {epoch}', enabled=not args.no_progress and env['rank'] == 0)
@@ -348,14 +350,17 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
             model_ema.update(unwrap_model(model), step=epoch * updates_per_epoch + step)
         if args.sched_on_updates:
             scheduler.step_update(num_updates=epoch * updates_per_epoch + step + 1)
-        losses.update(loss.item(), images.size(0))
+        loss_sum += loss.detach().double() * images.size(0)
         steps += 1
         images_seen += images.size(0)
-        progress.set_postfix(loss=f'{losses.avg:.4f}', lr=f"{optimizer.param_groups[0]['lr']:.4g}")
+        if not progress.disable:  # a bar on a terminal: its loss figure waits for the device
+            progress.set_postfix(loss=f'{loss_sum.item() / images_seen:.4f}',
+                                 lr=f"{optimizer.param_groups[0]['lr']:.4g}")
     if steps == 0:  # fit_batch_size prevents it; a run that trains nothing must never look like one that did
         raise RuntimeError(f'epoch {epoch} made no optimiser step: the training loader gave no batch')
+    mean_loss = loss_sum.item() / images_seen  # waits for the device's last step, so the time below includes it
     train_time = time.time() - started  # includes data loading: the rate a run actually trains at
-    return dict(train_loss=_mean_across_ranks(losses.avg, env), train_time=train_time,
+    return dict(train_loss=_mean_across_ranks(mean_loss, env), train_time=train_time,
                 train_img_per_s=images_seen * env['world_size'] / train_time)
 
 
