@@ -5,7 +5,7 @@ model's own forward and backward.
 
 The step is ``timm_ran.train.train_one_epoch`` over an in-memory CIFAR-sized batch loader (uint8 images,
 the recipe's batch augmentation with random erasing 0.25), with the recipe's bookkeeping: label smoothing
-0.1, SGD with momentum (timm's ``create_optimizer_v2``), a cosine schedule stepped every update, bf16
+0.1, SGD with momentum (timm's ``create_optimizer_v2``, fused as ``train`` asks for it), a cosine schedule stepped every update, bf16
 autocast where the CPU has native kernels, channels_last. The reference is the same model's forward, loss
 and backward on one prepared batch. Both are counted under ``torch.profiler`` as the ``aten::`` operator
 events per step (nested ones included, the same way for both), after warm-up steps. What the step adds
@@ -24,7 +24,6 @@ from timm.scheduler import create_scheduler_v2
 from torch.profiler import ProfilerActivity, profile
 
 import timm
-import timm_ran  # noqa: F401  (registers the models)
 from timm_ran import train
 from timm_ran.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
 from timm_ran.runtime import autocast_context, cpu_has_native_bf16
@@ -47,7 +46,8 @@ def step_ops(model_name: str, batch_size: int, steps: int, amp: bool) -> int:
     cfg = model.pretrained_cfg
     loader = TensorBatchLoader(data, augment=BatchAugment(cfg['mean'], cfg['std'], reprob=0.25), shuffle=True,
                                batch_size=batch_size, seed=0)
-    optimizer = create_optimizer_v2(model, opt='sgd', lr=0.1, weight_decay=5e-4, momentum=0.9)
+    fused = getattr(train, 'fused_update', lambda opt: {})('sgd')  # as train builds it (not before it had it)
+    optimizer = create_optimizer_v2(model, opt='sgd', lr=0.1, weight_decay=5e-4, momentum=0.9, **fused)
     scheduler, _ = create_scheduler_v2(optimizer, sched='cosine', num_epochs=3, step_on_epochs=False,
                                        updates_per_epoch=len(loader))
     loss_fn = LabelSmoothingCrossEntropy(smoothing=0.1)

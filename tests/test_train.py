@@ -357,3 +357,22 @@ def test_training_steps_never_wait_for_the_device(image_folder, tmp_path, monkey
     result = train.main(_train_args(image_folder, tmp_path, '--epochs', '1', '--smoothing', '0.1', '--reprob', '0.5',
                                     '--model-ema', '--sched-on-updates', '--warmup-epochs', '1', *extra))
     assert not guard['on'] and result['history'][0]['train_loss'] > 0  # the loss is read once, after the steps
+
+
+def test_the_fused_optimizer_step_gives_the_same_weights():
+    """train's optimizer updates all parameter tensors in one fused kernel where it can; for the recipe's SGD
+    (Nesterov momentum, weight decay) that is the same arithmetic as one tensor at a time, bit for bit."""
+    from timm.optim import create_optimizer_v2
+    assert train.fused_update('sgd') == dict(fused=True) and train.fused_update('lamb') == {}
+    models = [timm.create_model('attention56') for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    optimizers = [create_optimizer_v2(m, opt='sgd', lr=0.1, weight_decay=5e-4, momentum=0.9, **fused)
+                  for m, fused in zip(models, ({}, train.fused_update('sgd')))]
+    images, targets = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    for _ in range(3):
+        for model, optimizer in zip(models, optimizers):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(images), targets).backward()
+            optimizer.step()
+    a, b = (m.state_dict() for m in models)
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -18,6 +18,7 @@ split, for choosing a recipe; ``--low-res SIZE EPOCHS`` trains the first epochs 
 """
 import argparse
 import csv
+import inspect
 import io
 import json
 import logging
@@ -37,7 +38,7 @@ import torch.nn as nn
 from timm.data import Mixup, resolve_data_config
 from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from timm.models import clean_state_dict
-from timm.optim import create_optimizer_v2
+from timm.optim import create_optimizer_v2, get_optimizer_class
 from timm.scheduler import create_scheduler_v2
 from timm.utils import CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, reduce_tensor, unwrap_model
 from timm.utils.distributed import init_distributed_device_so
@@ -178,6 +179,14 @@ def setup_distributed(device_arg: Optional[str]) -> Dict[str, Any]:
     device = device_arg or ('cuda' if torch.cuda.is_available() else 'cpu')
     info = init_distributed_device_so(device=device)
     return dict(world_size=info['world_size'], rank=info['global_rank'], device=torch.device(info['device']))
+
+
+def fused_update(opt: str) -> Dict[str, bool]:
+    """``fused=True`` where the optimizer has a fused update (one kernel for all parameter tensors: for
+    attention92's SGD step 2 operators instead of about 4,900, results/speed/step-ops.md), else nothing. The
+    same arithmetic: SGD's weights are bit-identical either way (tests/test_train.py)."""
+    return dict(fused=True) if 'fused' in inspect.signature(get_optimizer_class(opt, bind_defaults=False)).parameters \
+        else {}
 
 
 def _listed(names: List[str], limit: int = 6) -> str:
@@ -523,7 +532,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     train_loader, eval_loader = build_loaders(args, env, train_set, class_names, num_classes, data_config)
 
     optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay,
-                                    momentum=args.momentum)
+                                    momentum=args.momentum, **fused_update(args.opt))
     loss_scaler = NativeScaler(device='cuda') if args.amp and device.type == 'cuda' and args.amp_dtype == 'float16' \
         else None
     model_ema = None
