@@ -44,6 +44,8 @@ def test_training_learns_and_writes_its_run(image_folder, tmp_path):
     assert (tmp_path / 'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     checkpoint = torch.load(tmp_path / 'last.pth.tar', map_location='cpu', weights_only=False)
     assert checkpoint['epoch'] == 2 and 'state_dict_ema' in checkpoint
+    [segment] = json.loads((tmp_path / 'segments.json').read_text())
+    assert segment['device_type'] == 'cpu' and (segment['first_epoch'], segment['last_epoch']) == (0, 2)
 
 
 def test_resume_continues_exactly(image_folder, tmp_path):
@@ -285,6 +287,10 @@ def test_recipe_summary_splits_the_time_by_the_hardware_that_trained_it():
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (40.0 min on CPU, 20.0 min on NVIDIA H200)'
     assert run_report.recipe_summary(dict(args=args, summary=summary, segments=cpu[:1])) == \
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (30.0 min on CPU, 30.0 min on unrecorded hardware)'
+    # the device type is a field of newer segments: the description is not parsed then
+    assert run_report.segment_hardware_kind(dict(hardware='AMD EPYC (AVX512)', device_type='cpu')) == 'CPU'
+    assert run_report.segment_hardware_kind(dict(hardware='NVIDIA H100 80GB HBM3', device_type='cuda')) == \
+        'NVIDIA H100 80GB HBM3'
 
 
 def test_recipe_summary_names_segments_that_computed_otherwise():

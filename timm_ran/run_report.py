@@ -73,10 +73,13 @@ def segment_trained(segment: Dict[str, Any], epoch: int) -> bool:
 
 
 def segment_hardware_kind(segment: Dict[str, Any]) -> str:
-    """'CPU', or the GPU's name, for a ``segments.json`` entry. ``timm_ran.train`` describes a CPU by its model,
-    vector capability and thread count (the description ends in 'threads') and a GPU by its device name."""
-    hardware = segment['hardware']
-    return 'CPU' if hardware.endswith(' threads') else hardware
+    """'CPU', or the GPU's name, for a ``segments.json`` entry: from its ``device_type`` field ('cpu' or
+    'cuda'). Entries written before the field existed describe a CPU by its model, vector capability and
+    thread count (ending in 'threads') and a GPU by its device name, which is read instead."""
+    hardware, device_type = segment['hardware'], segment.get('device_type')
+    if device_type is None:
+        device_type = 'cpu' if hardware.endswith(' threads') else 'cuda'
+    return 'CPU' if device_type == 'cpu' else hardware
 
 
 def training_time_by_hardware(run: Dict[str, Any]) -> Dict[str, float]:

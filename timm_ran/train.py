@@ -451,8 +451,8 @@ def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
 
 def hardware_description(device: torch.device) -> str:
     """What trained a segment: the GPU's name, or the CPU's model name, vector capability (and AMX where the
-    CPU has it: bf16 speed depends on it) and threads. ``run_report.segment_hardware_kind`` tells the two apart
-    by the CPU's ending, 'N threads'."""
+    CPU has it: bf16 speed depends on it) and threads. Segments also record the device type as a field,
+    which ``run_report.segment_hardware_kind`` reads."""
     if device.type == 'cuda':
         return torch.cuda.get_device_name(device)
     cpu, flags = platform.processor() or platform.machine(), []
@@ -482,7 +482,7 @@ class RunSegments:
         self.segments = segments + [dict(
             command=shlex.join(['python', '-m', 'timm_ran.train', *argv]), first_epoch=start_epoch,
             last_epoch=start_epoch - 1, started=time.strftime(STARTED_FORMAT), wall_time_s=0.,
-            hardware=hardware_description(device), processes=world_size,
+            hardware=hardware_description(device), device_type=device.type, processes=world_size,
             software=f'torch {torch.__version__}, timm {timm.__version__}')]
 
     def epoch_done(self, epoch: int) -> None:
