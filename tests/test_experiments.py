@@ -99,3 +99,30 @@ def test_mask_strength_plan_needs_the_vit_weights_for_a_above_zero(tmp_path):
                                           'attnrefine_resnet8-a=1.0']
     assert full[2].train_args()[-2:] == [
         'vit_pretrained=True', f"vit_kwargs={{'pretrained_cfg_overlay': {{'file': '{weights}'}}}}"]
+
+
+def test_seeded_ablation_pairs_the_seeds_and_gives_a_verdict(image_folder, tmp_path, monkeypatch):
+    """--seeds trains every variant once per seed; each variant's row holds the per-seed top-1, their mean and
+    spread, and against the group's reference the paired difference, its interval and the verdict."""
+    out = tmp_path / 'seeded'
+    budget = _budget(image_folder)[:-2]  # all but its '--seed', '1'
+    assert _budget(image_folder)[-2:] == ['--seed', '1']
+    report = experiments.main(['ablation', '--what', 'attention-vs-resnet', '--models', 'attention56', '--seeds', '1',
+                               '2', '--output', str(out), *budget])
+    reference, attention = report['rows']
+    assert (reference['model'], attention['model']) == ('resnet164_cifar', 'attention56')
+    for row in (reference, attention):
+        assert set(row['seeds']) == {'1', '2'} and row['n'] == 2
+        for seed, top1 in row['seeds'].items():
+            run = out / 'runs' / f"{row['run']}-seed{seed}"
+            assert json.loads((run / 'args.json').read_text())['seed'] == int(seed)
+            assert top1 == json.loads((run / 'summary.json').read_text())[-1]['eval_top1']
+    differences = [attention['seeds'][s] - reference['seeds'][s] for s in ('1', '2')]
+    assert attention['top1_difference']['mean'] == pytest.approx(sum(differences) / 2)
+    assert attention['verdict'] in ('reproduced', 'reversed', 'not resolved at 2 seeds')
+    assert attention['paper_error_delta'] == pytest.approx(5.52 - 5.46)
+    table = (out / 'attention-vs-resnet.md').read_text()
+    assert 'seeds 1, 2' in table and f"| {attention['verdict']} |" in table
+    with pytest.raises(ValueError, match="--seeds sets every run's --seed"):
+        experiments.main(['ablation', '--what', 'attention-vs-resnet', '--seeds', '1', '--output', str(out),
+                          *_budget(image_folder)])

@@ -5,6 +5,7 @@
 
 ``--what`` picks the ablation (paper Sec. 4.1):
 
+* ``attention-vs-resnet``: Attention-92 (or -56) vs the ResNet-164 baseline (Table 6),
 * ``arl-vs-nal``: attention residual learning ``(1 + M) * T`` vs naive ``M * T`` (Table 3),
 * ``mask-type``: mixed vs channel vs spatial mask activation on Attention-56 (Table 1),
 * ``mask-structure``: encoder-decoder mask vs local convolutions (Table 4),
@@ -18,6 +19,11 @@ model argument or the label noise differs. Runs are kept under ``OUTPUT/runs/<ru
 sets them apart, so a variant shared by two ablations (the plain Attention-56 is the reference of the
 first three) trains once, and an interrupted run resumes. The table (``OUTPUT/<what>.md`` and ``.json``,
 rewritten after every run) lists the test error of each variant at the last epoch next to the paper's.
+
+``--seeds 1 2 3`` trains every variant once per seed (``OUTPUT/runs/<run>-seed<N>``; the seed also draws
+the data order and augmentation) and compares paired seeds: each variant's mean and standard deviation,
+and against its group's first row the mean per-seed difference of top-1 with its 95% t-interval and a
+verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.seeds``).
 """
 import argparse
 import json
@@ -25,7 +31,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -35,7 +41,8 @@ from .cli import ToolParser, run_tool
 from .errors import InputError
 from .files import atomic_write_text
 from .paper_results import (
-    ARL_NAL_ERROR, ATTNREFINE_ERROR, MASK_STRUCTURE_ERROR, MASK_TYPE_ERROR, NOISY_LABEL_ERROR)
+    ARL_NAL_ERROR, ATTNREFINE_ERROR, CIFAR10_ERROR, MASK_STRUCTURE_ERROR, MASK_TYPE_ERROR, NOISY_LABEL_ERROR)
+from .seeds import paired_difference, spread, verdict
 
 __all__ = ['Variant', 'ABLATIONS', 'plan', 'run_ablation', 'render_markdown', 'main']
 
@@ -114,6 +121,12 @@ def _noisy_labels(model: str, options: Dict[str, Any]) -> List[Variant]:
             for level in options['noise_levels']]
 
 
+def _against_resnet(model: str, options: Dict[str, Any]) -> List[Variant]:
+    """The paper's central CIFAR-10 claim: an attention network against the ResNet-164 baseline."""
+    return [Variant(model, 'ResNet-164', 'resnet164_cifar', paper_error=CIFAR10_ERROR['resnet164_cifar']),
+            Variant(model, model, model, paper_error=CIFAR10_ERROR.get(model))]
+
+
 def _mask_strength(model: str, options: Dict[str, Any]) -> List[Variant]:
     """attnrefine_resnet8 at each mask strength a; a > 0 needs the ViT's trained weights (a = 0 never runs it)."""
     source: Tuple[Tuple[str, Any], ...] = (('vit_pretrained', True),)
@@ -125,6 +138,8 @@ def _mask_strength(model: str, options: Dict[str, Any]) -> List[Variant]:
 
 _RAN_TRAINING = 'SGD, 160k iterations of batch 64 on lossless CIFAR-10'
 ABLATIONS: Dict[str, Ablation] = {
+    'attention-vs-resnet': Ablation('Attention network vs the ResNet-164 baseline', 'paper Table 6', _RAN_TRAINING,
+                                    ('attention92', 'attention56'), _against_resnet),
     'arl-vs-nal': Ablation('Attention residual learning (ARL) vs naive attention learning (NAL)',
                            'paper Table 3', _RAN_TRAINING, tuple(ARL_NAL_ERROR), _arl_vs_nal),
     'mask-type': Ablation('Mask activation: mixed vs channel vs spatial', 'paper Table 1', _RAN_TRAINING,
@@ -240,30 +255,85 @@ def _result_row(variant: Variant, result: Dict[str, Any], reference: Optional[Di
     return row
 
 
+def _seeded_row(variant: Variant, results: Dict[int, Dict[str, Any]],
+                 reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A variant trained once per seed: its top-1 per seed, their mean and standard deviation and, against
+    its group's reference (trained with the same seeds), the paired difference of top-1 with its 95%
+    t-interval and the verdict on the paper's claim (``timm_ran.seeds``)."""
+    top1 = {seed: result['history'][-1]['eval_top1'] for seed, result in results.items()}
+    stats = spread(list(top1.values()))
+    row = dict(group=variant.group, variant=variant.label, model=variant.model, run=variant.run_name,
+               model_kwargs=dict(variant.model_kwargs), label_noise=variant.label_noise,
+               paper_error=variant.paper_error, seeds={str(k): v for k, v in top1.items()}, top1=stats.mean,
+               top1_sd=stats.sd, n=stats.n, error=100 - stats.mean,
+               epochs=max(len(r['history']) for r in results.values()),
+               train_time_s=sum(r['run_time'] for r in results.values()))
+    if reference is not None:
+        row['error_delta'] = row['error'] - reference['error']
+        difference = paired_difference(top1, {int(k): v for k, v in reference['seeds'].items()})
+        row['top1_difference'] = asdict(difference)
+        if variant.paper_error is not None and reference['paper_error'] is not None:
+            row['paper_error_delta'] = variant.paper_error - reference['paper_error']
+            claimed = 1 if variant.paper_error < reference['paper_error'] else -1  # the sign of its top-1 change
+            row['verdict'] = verdict(difference, claimed)
+    return row
+
+
 def _fmt(value: Optional[float], signed: bool = False) -> str:
     if value is None:
         return '-'
     return f'{value:+.2f}' if signed else f'{value:.2f}'
 
 
+def _interval(difference: Optional[Dict[str, Any]]) -> str:
+    if not difference:
+        return '-'
+    if difference['low'] is None:
+        return f"{difference['mean']:+.2f} (one seed)"
+    return f"{difference['mean']:+.2f} [{difference['low']:+.2f}, {difference['high']:+.2f}]"
+
+
+def render_seeded_rows(report: Dict[str, Any]) -> List[str]:
+    """The table of an ablation trained with ``--seeds``: mean and spread over the seeds, the paired
+    difference to the group's first row with its 95% t-interval, and the verdict."""
+    lines = ['| group | variant | paper error | paper change | error, mean +/- sd (n) | top-1 change, mean '
+             '[95% CI] | verdict | training time (h) |', '|---|---|---:|---:|---:|---:|---|---:|']
+    for row in report['rows']:
+        lines.append(
+            f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
+            f"{_fmt(row.get('paper_error_delta'), True)} | {row['error']:.2f} +/- {row['top1_sd']:.2f} ({row['n']}) | "
+            f"{_interval(row.get('top1_difference'))} | {row.get('verdict', '-')} | {row['train_time_s'] / 3600:.2f} |")
+    return lines
+
+
 def render_markdown(report: Dict[str, Any]) -> str:
     """The ablation table with the command, budget and machine that produced it."""
     budget = report['budget']
+    seeds = report.get('seeds')
     lines = [
         f"# {report['title']}", '',
         f"Test error (%) at the last epoch, measured by `timm_ran.experiments`, next to the paper's CIFAR-10 "
         f"error ({report['source']}; trained with {report['paper_training']}). Every row trains with the same "
-        f'recipe, seed and budget; "change" is the difference to the first row of its group; wall time is '
-        f'that of the run on a machine that may have been doing other work.', '',
+        + (f'recipe and budget, once per seed ({", ".join(map(str, seeds))}); "change" is the difference to the first '
+           f'row of its group, for top-1 the mean of the per-seed differences with its 95% t-interval; "verdict": '
+           f'"reproduced" when the interval excludes 0 on the paper\'s side, "reversed" on the other, else "not '
+           f'resolved"; training time sums the runs\' epochs.' if seeds else
+           'recipe, seed and budget; "change" is the difference to the first row of its group; wall time is '
+           'that of the run on a machine that may have been doing other work.'), '',
         f"Command: `{report['command']}`", '',
         f"Budget: {budget['epochs']} epoch(s) on {budget['train_images']} training images, evaluated on "
         f"{budget['eval_images']} test images; batch {budget['batch_size']}, {budget['opt']} lr {budget['lr']}, "
-        f"weight decay {budget['weight_decay']}, {budget['sched']} schedule, seed {budget['seed']}, "
-        f"{budget['precision']}.", '',
-        f"Data: {report['data']}. Hardware: {report['hardware']}.", '',
-        '| group | variant | paper error | paper change | measured error | measured change | wall time (s) |',
-        '|---|---|---:|---:|---:|---:|---:|',
+        f"weight decay {budget['weight_decay']}, {budget['sched']} schedule, "
+        f"{'seeds ' + ', '.join(map(str, seeds)) if seeds else 'seed ' + str(budget['seed'])}, {budget['precision']}.",
+        '', f"Data: {report['data']}. Hardware: {report['hardware']}.", '',
     ]
+    if seeds:
+        lines += render_seeded_rows(report)
+        if report.get('pending'):
+            lines += ['', f"Not trained yet: {', '.join(report['pending'])}."]
+        return '\n'.join(lines) + '\n'
+    lines += ['| group | variant | paper error | paper change | measured error | measured change | wall time (s) |',
+              '|---|---|---:|---:|---:|---:|---:|']
     for row in report['rows']:
         lines.append(
             f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
@@ -289,20 +359,28 @@ def _hardware() -> str:
 
 
 def run_ablation(what: str, common: Sequence[str], output: str, models: Optional[Sequence[str]] = None,
-                 command: str = '', **options: Any) -> Dict[str, Any]:
+                 command: str = '', seeds: Optional[Sequence[int]] = None, **options: Any) -> Dict[str, Any]:
     """Train every variant of ``what`` (skipping finished runs) and write ``OUTPUT/<what>.md`` / ``.json``
-    after each one, so an interrupted ablation leaves a table of what it finished. ``options`` go to ``plan``."""
+    after each one, so an interrupted ablation leaves a table of what it finished. With ``seeds``, every
+    variant trains once per seed (``OUTPUT/runs/<run>-seed<N>``) and the table compares paired seeds.
+    ``options`` go to ``plan``."""
     variants = plan(what, models, **options)
     data_dir = train.build_parser().parse_args(list(common)).data_dir
     report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source,
-                  paper_training=ABLATIONS[what].paper_training, command=command,
+                  paper_training=ABLATIONS[what].paper_training, command=command, seeds=list(seeds or []),
                   data=f'{data_dir}', hardware=_hardware(), rows=[], pending=[v.run_name for v in variants])
     references: Dict[str, Dict[str, Any]] = {}
     for variant in variants:
-        run_dir = os.path.join(output, 'runs', variant.run_name)
-        result = train_variant(variant, common, run_dir)
         reference = references.get(variant.group)
-        row = _result_row(variant, result, reference)
+        if seeds:
+            results = {}
+            for seed in seeds:
+                run_dir = os.path.join(output, 'runs', f'{variant.run_name}-seed{seed}')
+                results[seed] = train_variant(variant, list(common) + ['--seed', str(seed)], run_dir)
+            row = _seeded_row(variant, results, reference)
+        else:
+            run_dir = os.path.join(output, 'runs', variant.run_name)
+            row = _result_row(variant, train_variant(variant, common, run_dir), reference)
         references.setdefault(variant.group, row)
         report['rows'].append(row)
         report['pending'].remove(variant.run_name)
@@ -331,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the ViT's weights for --what mask-strength (a > 0), a local file")
     ablation.add_argument('--vit-pretrained', action='store_true',
                           help="--what mask-strength: download the ViT's weights through timm instead")
+    ablation.add_argument('--seeds', type=int, nargs='+', default=None, metavar='N',
+                          help='train every variant once per seed and compare paired seeds (mean, sd, 95%% '
+                               't-interval of the differences, verdict); without it, one run with --seed')
     ablation.add_argument('--output', default='results/ablations', help='folder of the runs and tables')
     return parser
 
@@ -340,11 +421,15 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args, train_argv = build_parser().parse_known_args(argv)
     if '--model' in train_argv or '--output' in train_argv:
         raise InputError('--model and the run folders are set by the ablation: use --models and --output')
+    if args.seeds and '--seed' in train_argv:
+        raise InputError('--seeds sets every run\'s --seed: give one or the other')
+    if args.seeds and len(set(args.seeds)) != len(args.seeds):
+        raise InputError(f'--seeds must differ, got {args.seeds}')
     command = 'python -m timm_ran.experiments ' + ' '.join(argv)
     options = dict(noise_levels=args.noise_levels, a_values=args.a_values, vit_weights=args.vit_weights,
                    vit_pretrained=args.vit_pretrained)
     plan(args.what, args.models, **options)  # a bad choice fails before any training
-    return run_ablation(args.what, train_argv, args.output, args.models, command, **options)
+    return run_ablation(args.what, train_argv, args.output, args.models, command, args.seeds, **options)
 
 
 if __name__ == '__main__':
