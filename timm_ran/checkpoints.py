@@ -16,13 +16,12 @@ import torch
 import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors import safe_open
-from safetensors.torch import load_file
 from timm.models import clean_state_dict
 
 from .errors import CheckpointError, MissingPathError
 
 __all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'fit_pretrained_file',
-           'weights_info', 'weights_metadata', 'WEIGHTS_METADATA', 'local_weights_file']
+           'read_weights', 'training_args', 'file_cfg_overlay', 'weights_metadata', 'WEIGHTS_METADATA', 'local_weights_file']
 
 WEIGHTS_METADATA = ('label_names', 'input_size')  # safetensors metadata keys written by export_weights
 EXPECTED = 'a state dict or training checkpoint saved by torch.save (.pth, .pth.tar) or a .safetensors file'
@@ -80,16 +79,57 @@ def load_checkpoint_file(path: str) -> Any:
 def read_state_dict(path: str, use_ema: bool = False) -> Dict[str, torch.Tensor]:
     """The weights in ``path``: a safetensors file, a state dict, or a training checkpoint (its
     ``state_dict``, or ``state_dict_ema`` with ``use_ema``); ``module.`` prefixes of DDP are removed."""
+    return _read(path, use_ema)[0]
+
+
+def read_weights(path: str, use_ema: bool = False, classifier: str = 'head.fc') \
+        -> Tuple[Dict[str, torch.Tensor], Dict[str, Any]]:
+    """``read_state_dict`` and what the file says of the model it holds, from one read, as pretrained-config
+    keys: ``num_classes`` (the rows of its ``classifier``), and where the file records them, ``label_names``
+    (one per class) and ``input_size``. ``timm_ran.train`` checkpoints record both in their arguments
+    (``args.class_names``, ``args.input_size``); ``timm_ran.export_weights`` writes them into the safetensors
+    metadata."""
+    state_dict, recorded = _read(path, use_ema)
+    info: Dict[str, Any] = {}
+    weight = state_dict.get(f'{classifier}.weight')
+    if weight is not None and weight.ndim >= 1:
+        info['num_classes'] = int(weight.shape[0])
+    names = recorded.get('label_names')
+    if names and len(names) == info.get('num_classes'):
+        info['label_names'] = [str(name) for name in names]
+    if recorded.get('input_size'):
+        info['input_size'] = tuple(int(v) for v in recorded['input_size'])
+    return state_dict, info
+
+
+def training_args(path: str) -> Optional[argparse.Namespace]:
+    """The arguments a ``timm_ran.train`` checkpoint was trained with (None for other weights files)."""
+    return None if _is_safetensors(path) else _args_of(load_checkpoint_file(path))
+
+
+def _args_of(checkpoint: Any) -> Optional[argparse.Namespace]:
+    args = checkpoint.get('args') if isinstance(checkpoint, dict) else None
+    return args if isinstance(args, argparse.Namespace) else None
+
+
+def _read(path: str, use_ema: bool) -> Tuple[Dict[str, torch.Tensor], Dict[str, Any]]:
+    """The state dict in ``path`` and the ``WEIGHTS_METADATA`` the file records (safetensors metadata, or a
+    training checkpoint's arguments), from one read of the file."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise MissingPathError(f'{path}: no such file')
     if _is_safetensors(path):
         try:
-            return load_file(path)
+            with safe_open(path, framework='pt') as f:
+                metadata = f.metadata() or {}
+                state_dict = {key: f.get_tensor(key) for key in f.keys()}
         except (SafetensorError, OSError, ValueError) as error:
             raise CheckpointError(f'{path} cannot be loaded: it looks like {describe_file(path)}, not a complete '
                                   f'safetensors file ({error}); expected {EXPECTED}') from error
+        return state_dict, {k: json.loads(metadata[k]) for k in WEIGHTS_METADATA if k in metadata}
     checkpoint = load_checkpoint_file(path)
+    args = _args_of(checkpoint)
+    recorded = dict(label_names=getattr(args, 'class_names', None), input_size=getattr(args, 'input_size', None))
     if isinstance(checkpoint, dict):
         for key in (('state_dict_ema', 'model_ema') if use_ema else ()) + ('state_dict', 'model'):
             if isinstance(checkpoint.get(key), dict):
@@ -99,7 +139,7 @@ def read_state_dict(path: str, use_ema: bool = False) -> Dict[str, torch.Tensor]
             not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         what = type(checkpoint).__name__ if not isinstance(checkpoint, dict) else f'a dict of {sorted(checkpoint)[:5]}'
         raise CheckpointError(f'{path} holds {what}, not a state dict of tensors; expected {EXPECTED}')
-    return clean_state_dict(checkpoint)
+    return clean_state_dict(checkpoint), recorded
 
 
 def _examples(keys) -> str:
@@ -155,25 +195,20 @@ def fit_pretrained_file(path: str, model_cls: type, model_name: str, cfg: Any, k
     ``model_cls`` built from the architecture arguments in ``kwargs`` (those its constructor takes, less
     ``exclude``), built here on the meta device.
 
-    The file's class count (its classifier's rows), class names and input size (``weights_info``) go into
+    The file's class count (its classifier's rows), class names and input size (``read_weights``) go into
     the pretrained config, and the count into ``num_classes`` unless the caller gives one: timm then loads
     the file's classifier instead of the model default's, which would replace it with a random one when the
     counts differ. A ``num_classes`` other than the file's asks for a new classifier (fine-tuning), as with
     timm's own weights. Checked before timm loads the file, because timm loads without strict key checks
     when it replaces the classifier, so a file of another network would load nothing, silently. The
     classifier and, for ``in_chans`` other than 3, the first conv (which timm adapts) are not compared."""
-    state_dict = read_state_dict(path)
-    info = weights_info(path, state_dict, cfg.classifier)
+    state_dict, info = read_weights(path, classifier=cfg.classifier)
     kwargs = dict(kwargs)
     if 'num_classes' in info:
         kwargs.setdefault('num_classes', info['num_classes'])
-        # the default's measured figures, and its class names for another count, are not the file's
-        overlay = dict(kwargs.get('pretrained_cfg_overlay') or {}, num_classes=info['num_classes'], description=None)
-        if kwargs['num_classes'] != cfg.num_classes:
-            overlay['label_names'] = None
-        if kwargs['num_classes'] == info['num_classes']:
-            overlay.update({k: info[k] for k in ('label_names', 'input_size') if k in info})
-        kwargs['pretrained_cfg_overlay'] = overlay
+        kwargs['pretrained_cfg_overlay'] = dict(
+            kwargs.get('pretrained_cfg_overlay') or {}, num_classes=info['num_classes'],
+            **file_cfg_overlay(info, kwargs['num_classes'], cfg.num_classes))
     params = inspect.signature(model_cls.__init__).parameters
     skip = {'self', 'device', 'dtype', 'in_chans', *exclude}
     reference = model_cls(**{k: v for k, v in kwargs.items() if k in params and k not in skip}, device='meta')
@@ -182,39 +217,19 @@ def fit_pretrained_file(path: str, model_cls: type, model_name: str, cfg: Any, k
     return kwargs
 
 
-def weights_info(path: str, state_dict: Optional[Dict[str, torch.Tensor]] = None,
-                 classifier: str = 'head.fc') -> Dict[str, Any]:
-    """What a weights file says of the model it holds, as pretrained-config keys: ``num_classes`` (the rows
-    of its ``classifier``), and where the file records them, ``label_names`` (one per class) and
-    ``input_size``. ``timm_ran.train`` checkpoints record both in their arguments (``args.class_names``,
-    ``args.input_size``); ``timm_ran.export_weights`` writes them into the safetensors metadata."""
-    state_dict = read_state_dict(path) if state_dict is None else state_dict
-    info: Dict[str, Any] = {}
-    weight = state_dict.get(f'{classifier}.weight')
-    if weight is not None and weight.ndim >= 1:
-        info['num_classes'] = int(weight.shape[0])
-    recorded = _recorded_info(os.fspath(path))
-    names = recorded.get('label_names')
-    if names and len(names) == info.get('num_classes'):
-        info['label_names'] = [str(name) for name in names]
-    if recorded.get('input_size'):
-        info['input_size'] = tuple(int(v) for v in recorded['input_size'])
-    return info
-
-
-def _recorded_info(path: str) -> Dict[str, Any]:
-    """``label_names`` / ``input_size`` recorded in a safetensors file's metadata or a training checkpoint."""
-    if _is_safetensors(path):
-        with safe_open(path, framework='pt') as f:
-            metadata = f.metadata() or {}
-        return {k: json.loads(metadata[k]) for k in WEIGHTS_METADATA if k in metadata}
-    checkpoint = load_checkpoint_file(path)
-    args = checkpoint.get('args') if isinstance(checkpoint, dict) else None
-    if not isinstance(args, argparse.Namespace):
-        return {}
-    return dict(label_names=getattr(args, 'class_names', None), input_size=getattr(args, 'input_size', None))
+def file_cfg_overlay(info: Dict[str, Any], num_classes: Optional[int], default_num_classes: int) -> Dict[str, Any]:
+    """The pretrained-config overlay of a model built with ``num_classes`` on the weights of a file
+    (``read_weights``'s ``info``) instead of its default weights: not the default's measured figures
+    (``description``), nor its class names for another count; the file's names and input size where the
+    model keeps the file's classifier."""
+    overlay: Dict[str, Any] = dict(description=None)
+    if num_classes != default_num_classes:
+        overlay['label_names'] = None
+    if num_classes == info.get('num_classes'):
+        overlay.update({k: info[k] for k in ('label_names', 'input_size') if k in info})
+    return overlay
 
 
 def weights_metadata(info: Dict[str, Any]) -> Dict[str, str]:
-    """``weights_info``'s class names and input size as safetensors metadata (JSON strings)."""
+    """``read_weights``'s class names and input size as safetensors metadata (JSON strings)."""
     return {k: json.dumps(list(info[k])) for k in WEIGHTS_METADATA if info.get(k)}

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 import timm
 
-from .checkpoints import check_state_dict, read_state_dict, weights_info
+from .checkpoints import check_state_dict, file_cfg_overlay, read_weights
 from .errors import InputError, MissingPathError
 
 __all__ = ['ToolParser', 'run_tool', 'progress_bar', 'int_at_least', 'float_in', 'check_model_name',
@@ -110,22 +110,18 @@ def build_model(name: str, pretrained: bool = False, checkpoint: Optional[str] =
                 num_classes: Optional[int] = None) -> torch.nn.Module:
     """Model ``name`` in eval mode: with its shipped weights (``pretrained``), or the weights of a
     ``checkpoint`` and its own classifier: its class count, and the class names and input size that a
-    ``timm_ran.train`` checkpoint or a ``timm_ran.export_weights`` file records (``weights_info``), go into
+    ``timm_ran.train`` checkpoint or a ``timm_ran.export_weights`` file records (``read_weights``), go into
     the model's pretrained config. A given ``num_classes`` must equal the checkpoint's."""
     check_model_name(name)
     if not checkpoint:
         kwargs = {} if num_classes is None else dict(num_classes=num_classes)
         return timm.create_model(name, pretrained=pretrained, **kwargs).eval()
-    state_dict = read_state_dict(checkpoint, use_ema)
-    info = weights_info(checkpoint, state_dict, timm.models.get_pretrained_cfg_value(name, 'classifier'))
+    state_dict, info = read_weights(checkpoint, use_ema, timm.models.get_pretrained_cfg_value(name, 'classifier'))
     if num_classes is not None and info.get('num_classes', num_classes) != num_classes:
         raise InputError(f'--num-classes {num_classes} disagrees with --checkpoint {checkpoint}, whose classifier '
                          f'has {info["num_classes"]} outputs: leave --num-classes out')
     num_classes = info.get('num_classes', num_classes)
-    overlay: dict = dict(description=None)  # the shipped weights' measured figures are not the checkpoint's
-    if num_classes != timm.models.get_pretrained_cfg_value(name, 'num_classes'):
-        overlay['label_names'] = None  # the default config's names are not this classifier's
-    overlay.update({k: info[k] for k in ('label_names', 'input_size') if k in info})
+    overlay = file_cfg_overlay(info, num_classes, timm.models.get_pretrained_cfg_value(name, 'num_classes'))
     kwargs = {} if num_classes is None else dict(num_classes=num_classes)
     model = timm.create_model(name, pretrained_cfg_overlay=overlay, **kwargs)
     check_state_dict(model, state_dict, checkpoint, name)

@@ -29,9 +29,9 @@ def resolve_split(root: str, split: str) -> str:
     ``root`` itself when it is already a split (a class-folder tree or a tar)."""
     if not os.path.exists(root):
         raise MissingPathError(f'--data-dir {root!r} does not exist')
-    for candidate in (os.path.join(root, split), os.path.join(root, f'{split}.tar')):
-        if os.path.exists(candidate):
-            return candidate
+    found = _split_path(root, split)
+    if found:
+        return found
     if os.path.isfile(root) and root.endswith('.tar'):
         return root
     entries = sorted(os.listdir(root)) if os.path.isdir(root) else []
@@ -45,10 +45,13 @@ EVAL_SPLITS = ('val', 'validation', 'test')  # looked for in this order when no 
 
 def find_split(root: str, candidates: Sequence[str] = EVAL_SPLITS) -> Optional[str]:
     """The first of ``candidates`` that ``root`` holds as a folder or tar, or None."""
-    for split in candidates:
-        if any(os.path.exists(os.path.join(root, name)) for name in (split, f'{split}.tar')):
-            return split
-    return None
+    return next((split for split in candidates if _split_path(root, split)), None)
+
+
+def _split_path(root: str, split: str) -> Optional[str]:
+    """``root/split`` or ``root/split.tar``, whichever exists first, else None."""
+    return next((path for path in (os.path.join(root, split), os.path.join(root, f'{split}.tar'))
+                 if os.path.exists(path)), None)
 
 
 def _resize_shorter(data_config: Dict[str, Any], size: Tuple[int, int]) -> transforms.Resize:

@@ -242,12 +242,12 @@ def _read_run_time(run_dir: str) -> float:
     return _read_json(path)['seconds'] if os.path.exists(path) else 0.
 
 
-def _result_row(variant: Variant, result: Dict[str, Any], reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    last = result['history'][-1]
+def _row(variant: Variant, top1: float, reference: Optional[Dict[str, Any]], **measured: Any) -> Dict[str, Any]:
+    """A table row: the variant, its top-1 and error, what else was ``measured``, and its changes against the
+    group's ``reference`` row (the measured error, and the paper's where it gives both)."""
     row = dict(group=variant.group, variant=variant.label, model=variant.model, run=variant.run_name,
                model_kwargs=dict(variant.model_kwargs), label_noise=variant.label_noise,
-               paper_error=variant.paper_error, top1=last['eval_top1'], error=100 - last['eval_top1'],
-               epochs=len(result['history']), train_time_s=result['run_time'])
+               paper_error=variant.paper_error, top1=top1, error=100 - top1, **measured)
     if reference is not None:
         row['error_delta'] = row['error'] - reference['error']
         if variant.paper_error is not None and reference['paper_error'] is not None:
@@ -255,27 +255,26 @@ def _result_row(variant: Variant, result: Dict[str, Any], reference: Optional[Di
     return row
 
 
+def _result_row(variant: Variant, result: Dict[str, Any], reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    return _row(variant, result['history'][-1]['eval_top1'], reference, epochs=len(result['history']),
+                train_time_s=result['run_time'])
+
+
 def _seeded_row(variant: Variant, results: Dict[int, Dict[str, Any]],
-                 reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+                reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     """A variant trained once per seed: its top-1 per seed, their mean and standard deviation and, against
     its group's reference (trained with the same seeds), the paired difference of top-1 with its 95%
     t-interval and the verdict on the paper's claim (``timm_ran.seeds``)."""
     top1 = {seed: result['history'][-1]['eval_top1'] for seed, result in results.items()}
     stats = spread(list(top1.values()))
-    row = dict(group=variant.group, variant=variant.label, model=variant.model, run=variant.run_name,
-               model_kwargs=dict(variant.model_kwargs), label_noise=variant.label_noise,
-               paper_error=variant.paper_error, seeds={str(k): v for k, v in top1.items()}, top1=stats.mean,
-               top1_sd=stats.sd, n=stats.n, error=100 - stats.mean,
-               epochs=max(len(r['history']) for r in results.values()),
+    row = _row(variant, stats.mean, reference, seeds={str(k): v for k, v in top1.items()}, top1_sd=stats.sd,
+               n=stats.n, epochs=max(len(r['history']) for r in results.values()),
                train_time_s=sum(r['run_time'] for r in results.values()))
     if reference is not None:
-        row['error_delta'] = row['error'] - reference['error']
         difference = paired_difference(top1, {int(k): v for k, v in reference['seeds'].items()})
         row['top1_difference'] = asdict(difference)
-        if variant.paper_error is not None and reference['paper_error'] is not None:
-            row['paper_error_delta'] = variant.paper_error - reference['paper_error']
-            claimed = 1 if variant.paper_error < reference['paper_error'] else -1  # the sign of its top-1 change
-            row['verdict'] = verdict(difference, claimed)
+        if 'paper_error_delta' in row:  # the paper claims the lower error: the sign of the top-1 change
+            row['verdict'] = verdict(difference, 1 if row['paper_error_delta'] < 0 else -1)
     return row
 
 

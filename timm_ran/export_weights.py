@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 
 import timm
 
-from .checkpoints import check_state_dict, read_state_dict, weights_info, weights_metadata
+from .checkpoints import check_state_dict, read_weights, weights_metadata
 from .cli import ToolParser, check_model_name, run_tool
 from .errors import InputError, MissingPathError
 from .files import atomic_write, atomic_write_text
@@ -55,9 +55,9 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
     class names and input size a ``timm_ran.train`` checkpoint records go into the file's metadata."""
     folder = Path(folder or weights_dir())
     measured = read_validate_results(results) if results else None  # checked before anything is written
-    state_dict = {k: v.contiguous() for k, v in read_state_dict(checkpoint, use_ema=use_ema).items()}
     architecture = name.split('.')[0]
-    info = weights_info(checkpoint, state_dict, timm.models.get_pretrained_cfg_value(architecture, 'classifier'))
+    state_dict, info = read_weights(checkpoint, use_ema, timm.models.get_pretrained_cfg_value(architecture, 'classifier'))
+    state_dict = {k: v.contiguous() for k, v in state_dict.items()}
     model = timm.create_model(architecture, device='meta', **{k: v for k, v in info.items() if k == 'num_classes'})
     check_state_dict(model, state_dict, checkpoint, architecture)
     path = folder / f'{name}.safetensors'

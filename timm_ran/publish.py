@@ -18,7 +18,7 @@ import torch
 from huggingface_hub import create_repo, upload_folder
 from timm.models import save_for_hf
 
-from .checkpoints import load_checkpoint_file
+from .checkpoints import training_args
 from .cli import ToolParser, build_model, check_model_name, run_tool
 from .errors import InputError
 from .export_weights import read_validate_results
@@ -50,8 +50,8 @@ def training_procedure(model_name: str, checkpoint: Optional[str]) -> Optional[s
             return (f"Trained from scratch with `timm_ran.train`: {measured['recipe']}. These are the final "
                     f"weights of the schedule, not a checkpoint chosen by a test figure.")
         return None
-    args = load_checkpoint_file(checkpoint).get('args') if checkpoint.endswith('.tar') else None
-    if not isinstance(args, argparse.Namespace):
+    args = training_args(checkpoint)
+    if args is None:
         return None
     start = f"from `{args.model}`'s pretrained weights" if args.pretrained else 'from scratch'
     return (f'Trained {start} with `timm_ran.train`: {args.epochs} epochs, {args.opt} lr {args.lr:g} '
