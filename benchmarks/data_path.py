@@ -5,7 +5,7 @@
 Both paths feed the same model the same way as ``timm_ran.train`` does (a forward, cross-entropy,
 backward and SGD step per batch, channels_last; ``--amp`` for bf16 autocast): ``DataLoader`` over the
 per-image CIFAR transform with ``--workers`` processes, and ``TensorBatchLoader`` over the decoded
-images with the batch augmentation (``timm_ran.batch_data``). They run in alternating rounds of
+images with the batch augmentation (``timm_ran.training.batch_data``). They run in alternating rounds of
 ``--steps`` training steps, so a slow phase of a noisy machine hits both alike, and the median images/s
 of each path over ``--repeats`` rounds is kept, data loading included. Results: ``<output>.json`` and
 ``<output>.md``.
@@ -24,11 +24,11 @@ from timm.data import resolve_data_config
 from torch.utils.data import DataLoader
 
 import timm_ran  # noqa: F401  (registers the models)
-from timm_ran.batch_data import BatchAugment, TensorBatchLoader, decode_images
-from timm_ran.data import build_dataset, build_transform
-from timm_ran.files import atomic_write_text
-from timm_ran.runtime import tune_cpu_allocator
-from timm_ran.runtime import autocast_context
+from timm_ran.training.batch_data import BatchAugment, TensorBatchLoader, decode_images
+from timm_ran.training.data import build_dataset, build_transform
+from timm_ran.training.files import atomic_write_text
+from timm_ran.training.runtime import tune_cpu_allocator
+from timm_ran.training.runtime import autocast_context
 
 
 def build_parser() -> argparse.ArgumentParser:

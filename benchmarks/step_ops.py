@@ -25,8 +25,8 @@ from torch.profiler import ProfilerActivity, profile
 
 import timm
 from timm_ran import train
-from timm_ran.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
-from timm_ran.runtime import autocast_context, cpu_has_native_bf16
+from timm_ran.training.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
+from timm_ran.training.runtime import autocast_context, cpu_has_native_bf16
 
 
 def aten_ops(prof) -> int:

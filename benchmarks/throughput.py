@@ -41,8 +41,8 @@ import torch.nn.functional as F
 
 import timm_ran
 from timm_ran.cli import progress_bar
-from timm_ran.files import atomic_write_text
-from timm_ran.runtime import autocast_context, tune_cpu_allocator
+from timm_ran.training.files import atomic_write_text
+from timm_ran.training.runtime import autocast_context, tune_cpu_allocator
 from timm_ran.sizes import count_size
 
 DEFAULT_MODELS = ('attention56', 'attention92', 'attention56_imagenet', 'attention92_imagenet')
@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='compile inference without inductor freezing (BatchNorm folding)')
     parser.add_argument('--no-memory', dest='memory', action='store_false', help='skip the CPU memory probes')
     parser.add_argument('--no-allocator-tuning', dest='tune_allocator', action='store_false',
-                        help='keep glibc malloc defaults (see timm_ran.runtime)')
+                        help='keep glibc malloc defaults (see timm_ran.training.runtime)')
     parser.add_argument('--output', type=Path, default=Path('results/throughput'))
     parser.add_argument('--render', type=Path, metavar='JSON',
                         help="rewrite the Markdown of a results file (this script's JSON) and exit")

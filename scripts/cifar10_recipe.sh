@@ -7,5 +7,5 @@ recipe=(--batch-size 128 --opt sgd --momentum 0.9 --lr 0.2 --weight-decay 5e-4
     --sched cosine --sched-on-updates --warmup-epochs 2 --warmup-lr 0.02
     --smoothing 0.1 --reprob 0.25
     --channels-last --in-memory --torchcompile --eval-interval 5 --checkpoint-hist 1 --seed 42 --no-progress)
-amp=$(python -c "import torch; from timm_ran.runtime import cpu_has_native_bf16
+amp=$(python -c "import torch; from timm_ran.training.runtime import cpu_has_native_bf16
 print('--amp' if torch.cuda.is_available() or cpu_has_native_bf16() else '')")

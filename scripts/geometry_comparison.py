@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from timm_ran.files import atomic_write_text
-from timm_ran.runtime import cpu_has_native_bf16
-from timm_ran.seeds import paired_difference, spread
+from timm_ran.training.files import atomic_write_text
+from timm_ran.training.runtime import cpu_has_native_bf16
+from timm_ran.training.seeds import paired_difference, spread
 from timm_ran.train import hardware_description
 
 CROPS = ('pad', 'rrc')

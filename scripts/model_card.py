@@ -1,47 +1,73 @@
-"""MODEL_CARD.md's section on each shipped weights file, generated from the evidence committed under
-``results/``:
+"""MODEL_CARD.md's generated parts, from the evidence committed under ``results/``:
 
-    python scripts/model_card.py            # rewrite the generated sections of MODEL_CARD.md in place
+    python scripts/model_card.py            # rewrite the generated parts of MODEL_CARD.md in place
     python scripts/model_card.py --check    # exit 1 when MODEL_CARD.md differs from what the evidence says
 
-For each weights file in ``weights/SHA256SUMS`` the section between ``<!-- begin generated: NAME -->`` and
-``<!-- end generated: NAME -->`` holds the measured top-1/top-5 (single view, and flip TTA where
-``test.json`` has it) and the command that measured it, the recipe, the file's SHA-256, every segment of
-the training run (each process: exact command, epochs, start, wall time, time per epoch, hardware, from
-``segments.json`` and ``summary.json``) and the curves. The prose around the sections (limitations, notes)
-is written by hand. A section for a new weights file is added at the end of the per-weights part, above
-``## Limitations``.
+Each shipped weights file (``weights/SHA256SUMS``) has a part ``## NAME`` with the sections of a Hugging Face
+model card, as ``timm_ran.hub_card`` writes them for the Hub: between ``<!-- begin generated: NAME -->`` and
+``<!-- end generated: NAME -->`` model details (with the weights file, its SHA-256, release date and the
+weights shipped earlier under the name), intended use, how to use, training data and the training procedure
+(the recipe, every segment of the training run from ``segments.json`` and ``summary.json``, the curves);
+between the markers ``NAME evaluation`` the measured top-1/top-5 (single view, and flip TTA where ``test.json``
+has it) with the command that measured it. Prose written by hand follows the training procedure (how the run
+was made) and the evaluation (``### Limitations``). The citation closes the card (markers ``citation``). A new
+weights file gets its part above ``## Limitations of all the weights``.
 """
 import argparse
 import re
 import sys
 from pathlib import Path
+from typing import List
 
-from timm_ran.files import atomic_write_text
-from timm_ran.pretrained import CHECKSUMS, bundled_names, read_checksums
-from timm_ran.run_report import (data_summary, load_weights_evidence, recipe_summary, segments_table,
-                                 validate_command)
-from timm_ran.sizes import count_size
+import timm
+
+import timm_ran  # noqa: F401  (registers the models)
+from timm_ran.hub_card import CITATION, card_sections
+from timm_ran.training.files import atomic_write_text
+from timm_ran.models.pretrained import CHECKSUMS, bundled_names, read_checksums
+from timm_ran.training.run_log import recipe_summary
+from run_report import data_summary, load_weights_evidence, segments_table, validate_command
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = 'MODEL_CARD.md'
-NEW_SECTIONS_BEFORE = '## Limitations'
+NEW_SECTIONS_BEFORE = '## Limitations of all the weights'
 
 
 def _markers(name: str) -> tuple:
     return f'<!-- begin generated: {name} -->', f'<!-- end generated: {name} -->'
 
 
-def section(name: str, root: Path = ROOT) -> str:
-    """The generated Markdown of one shipped weights file (between its markers)."""
+def _table(rows) -> List[str]:
+    return ['| | |', '|---|---|', *(f'| {key} | {value} |' for key, value in rows)]
+
+
+def sections(name: str, root: Path = ROOT) -> List[str]:
+    """The two generated blocks of one shipped weights file (each with its markers): model details to training
+    procedure, and the evaluation."""
     recorded = load_weights_evidence(str(root), name)
     measured, results, run, folder = recorded['measured'], recorded['results'], recorded['run'], recorded['folder']
-    size = count_size(name.split('.')[0])
+    architecture = name.split('.')[0]
+    cfg = timm.create_model(architecture, device='meta').pretrained_cfg
+    card = card_sections(name, architecture, cfg['num_classes'], cfg, architecture, results, release=measured)
     sha = read_checksums(root / 'weights' / CHECKSUMS)[f'{name}.safetensors']
+    details = card['Model details'] + (
+        f"\n| Weights file | `weights/{name}.safetensors`, SHA-256 `{sha}`: the final weights of the schedule "
+        f"({'EMA' if measured.get('ema') else 'not the EMA'}) |")
+    training = _table([('recipe', f"{recipe_summary(run)}; the last segment's arguments in "
+                                  f"[{folder}/args.json]({folder}/args.json), every segment's command below")]) + ['']
+    if run['segments']:
+        training += ['Every segment of the training run (one per process: the first start and each resume with '
+                     '`--resume auto`), from `segments.json`:', '', segments_table(run['segments'], run['summary']), '']
+    else:
+        training += ['This run predates `segments.json`: its segments (processes) were not recorded.', '']
+    if (root / folder / 'curves.png').is_file():
+        training += [f'![training curves of {name}]({folder}/curves.png)', '']
+    training.append(f'Per-epoch log: [{folder}/summary.csv]({folder}/summary.csv).')
+    first = [f'### {title}\n\n{body}\n' for title, body in (
+        ('Model details', details), ('Intended use', card['Intended use']), ('How to use', card['How to use']),
+        ('Training data', card['Training data']), ('Training procedure', '\n'.join(training)))]
     tta = results.get('flip_tta')
-    rows = [
-        ('architecture', f"`{size.name}`, {size.params / 1e6:.2f}M params, {size.macs / 1e9:.3f}G MACs at "
-                         f"{size.input_size[1]}x{size.input_size[2]}"),
+    evaluation = _table([
         ('top-1 / top-5, single view', f"**{results['top1']:.2f}%** / {results['top5']:.2f}% on "
                                        f"{data_summary(results)}, {results['images']:,} images, "
                                        f"loss {results['loss']:.4f}"),
@@ -49,38 +75,29 @@ def section(name: str, root: Path = ROOT) -> str:
                                     f"image and its horizontal mirror)" if tta else 'not measured'),
         ('measured by', f"`{validate_command(name, results['data']['dir'], bool(tta))}` "
                         f"({'bf16' if results.get('amp') else 'fp32'}, {results['device']}; "
-                        f"[{folder}/test.json]({folder}/test.json))"),
-        ('recipe', f"{recipe_summary(run)}; the last segment's arguments in "
-                   f"[{folder}/args.json]({folder}/args.json), every segment's command in the table below"),
-        ('weights', f"final weights of the schedule ({'EMA' if measured.get('ema') else 'not the EMA'}); "
-                    f"`weights/{name}.safetensors`, SHA-256 `{sha}`"),
-    ]
-    lines = ['| | |', '|---|---|', *(f'| {key} | {value} |' for key, value in rows), '']
-    if run['segments']:
-        lines += ['Every segment of the training run (one per process: the first start and each resume with '
-                  '`--resume auto`), from `segments.json`:', '', segments_table(run['segments'], run['summary']), '']
-    else:
-        lines += ['This run predates `segments.json`: its segments (processes) were not recorded.', '']
-    if (root / folder / 'curves.png').is_file():
-        lines += [f'![training curves of {name}]({folder}/curves.png)', '']
-    lines.append(f'Per-epoch log: [{folder}/summary.csv]({folder}/summary.csv).')
-    begin, end = _markers(name)
-    return '\n'.join([begin, *lines, end])
+                        f"[{folder}/test.json]({folder}/test.json))")])
+    blocks = [('\n'.join(first).rstrip('\n'), name), ('### Evaluation\n\n' + '\n'.join(evaluation), f'{name} evaluation')]
+    return ['\n'.join([_markers(marker)[0], body, _markers(marker)[1]]) for body, marker in blocks]
+
+
+def _replace(card: str, marker: str, generated: str) -> str:
+    begin, end = _markers(marker)
+    return re.compile(re.escape(begin) + r'.*?' + re.escape(end), re.S).sub(lambda _: generated, card)
 
 
 def render(card: str, root: Path = ROOT) -> str:
-    """``card`` with every shipped weights file's generated section replaced (or added)."""
+    """``card`` with every shipped weights file's generated blocks and the citation replaced (or added)."""
     for name in bundled_names(root / 'weights'):
-        begin, end = _markers(name)
-        generated = section(name, root)
-        pattern = re.compile(re.escape(begin) + r'.*?' + re.escape(end), re.S)
-        if pattern.search(card):
-            card = pattern.sub(lambda _: generated, card)
+        details, evaluation = sections(name, root)
+        if _markers(name)[0] in card:
+            card = _replace(_replace(card, name, details), f'{name} evaluation', evaluation)
         elif NEW_SECTIONS_BEFORE in card:
-            card = card.replace(NEW_SECTIONS_BEFORE, f'## {name}\n\n{generated}\n\n{NEW_SECTIONS_BEFORE}', 1)
+            part = f'## {name}\n\n{details}\n\n{evaluation}\n\n### Limitations\n\nThose of all the weights, below.\n\n'
+            card = card.replace(NEW_SECTIONS_BEFORE, part + NEW_SECTIONS_BEFORE, 1)
         else:
             raise SystemExit(f'error: {CARD} has neither the markers of {name} nor a {NEW_SECTIONS_BEFORE!r} heading')
-    return card
+    return _replace(card, 'citation', '\n'.join([_markers('citation')[0], f'```bibtex\n{CITATION}\n```',
+                                                   _markers('citation')[1]]))
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from typing import List
 from PIL import Image
 
 from timm_ran import visualize
-from timm_ran.files import atomic_write
+from timm_ran.training.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = ('cat/0000.jpg', 'ship/0000.jpg', 'horse/0000.jpg')

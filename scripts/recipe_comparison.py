@@ -21,7 +21,7 @@ from typing import Dict, List
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from timm_ran.files import atomic_write_text  # noqa: E402
+from timm_ran.training.files import atomic_write_text  # noqa: E402
 
 BASE = ['--model', 'attention56', '--batch-size', '128', '--opt', 'sgd', '--momentum', '0.9',
         '--weight-decay', '5e-4', '--sched', 'cosine', '--sched-on-updates', '--warmup-epochs', '1',

@@ -7,7 +7,7 @@
 # `--pretrained` reads this checkout's weights/. Steps:
 #   1. refuses a run that has not finished its schedule (the shipped weights are the final ones, never
 #      a checkpoint chosen by a test figure);
-#   2. copies the run's logs and segments to results/runs/MODEL.cifar10/ (timm_ran.run_report);
+#   2. copies the run's logs and segments to results/runs/MODEL.cifar10/ (scripts/run_report.py);
 #   3. exports RUN_DIR/last.pth.tar to weights/MODEL.cifar10.safetensors (+ SHA256SUMS);
 #   4. measures the shipped file with the acceptance command, `timm_ran.validate --pretrained` (single
 #      centre view and flip TTA, fp32), into results/runs/MODEL.cifar10/test.json, and on the fixed 1,000-image
@@ -20,7 +20,7 @@ set -euo pipefail
 name=$model.cifar10
 evidence=results/runs/$name
 
-weights=$(python -c "import timm_ran.pretrained as p; print(p.weights_dir())")
+weights=$(python -c "import timm_ran.models.pretrained as p; print(p.weights_dir())")
 if [ "$weights" != "$PWD/weights" ]; then
     echo "error: timm_ran reads its weights from $weights, not $PWD/weights: run from the repository root" \
          "with the project installed editable (pip install -e .)" >&2
@@ -30,7 +30,7 @@ python - "$run_dir" <<'EOF'
 import sys
 from timm_ran.cli import run_tool
 from timm_ran.errors import InputError
-from timm_ran.run_report import epochs_done, load_run
+from timm_ran.training.run_log import epochs_done, load_run
 
 def check_finished(argv):
     run = load_run(argv[0])  # an InputError (one 'error:' line) when RUN_DIR is not a run
@@ -41,7 +41,7 @@ def check_finished(argv):
 run_tool(check_finished, sys.argv[1:])
 EOF
 
-python -m timm_ran.run_report "$run_dir" --copy-to "$evidence" --title "$name: the training run of the shipped weights (issue 12)"
+python "$(dirname "$0")/run_report.py" "$run_dir" --copy-to "$evidence" --title "$name: the training run of the shipped weights (issue 12)"
 python -m timm_ran.export_weights --checkpoint "$run_dir/last.pth.tar" --name "$name" --folder weights
 python -m timm_ran.validate --model "$model" --pretrained --data-dir "$data_dir" --tta --no-progress \
     --output "$evidence/test.json"

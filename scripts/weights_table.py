@@ -11,17 +11,17 @@ baseline (the paper's Table 6 claim, on equal terms), and the training runs stil
 ``timm_ran.export_weights --results FOLDER/test.json``) holds ``test.json`` (the ``timm_ran.validate
 --output`` of those weights; with ``--tta`` also the flip figure), ``args.json`` (the training arguments) and
 ``summary.json`` (one row per epoch, with its time). A run in progress is a folder ``results/runs/<name>/``
-(``timm_ran.run_report --copy-to``) whose ``name`` has no weights file yet.
+(``scripts/run_report.py --copy-to``) whose ``name`` has no weights file yet.
 """
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
-from timm_ran.files import atomic_write_text
+from timm_ran.training.files import atomic_write_text
 from timm_ran.paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE, on_jpeg_copy, paper_cifar10_top1
-from timm_ran.pretrained import bundled_names
-from timm_ran.run_report import JPEG_COPY_TEST, data_summary, duration, epochs_done, load_run, \
-    load_weights_evidence, recipe_summary, training_time, validate_command
+from timm_ran.models.pretrained import bundled_names
+from timm_ran.training.run_log import duration, epochs_done, load_run, recipe_summary, training_time
+from run_report import JPEG_COPY_TEST, data_summary, load_weights_evidence, validate_command
 from timm_ran.sizes import count_size
 
 ROOT = Path(__file__).resolve().parents[1]

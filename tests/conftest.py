@@ -1,7 +1,14 @@
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 import timm_ran
+
+# the repository's own scripts (run reports, generated docs) import one another as ``python scripts/X.py`` runs
+# them, with scripts/ first on the path; the tests import them the same way
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
 
 CIFAR_MODELS = [n for n in timm_ran.MODEL_NAMES if not n.endswith('_imagenet')]
 IMAGENET_MODELS = [n for n in timm_ran.MODEL_NAMES if n.endswith('_imagenet')]

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from timm.models.resnetv2 import Bottleneck, PreActBottleneck
 
-from timm_ran.ran import (
+from timm_ran.models.ran import (
     AttentionModule,
     AttentionModuleCfg,
     ChannelAttention,

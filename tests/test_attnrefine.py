@@ -8,7 +8,7 @@ from timm.models.resnet import BasicBlock
 
 import timm
 import timm_ran
-from timm_ran.attnrefine import DEFAULT_VIT, AttnRefineResNet
+from timm_ran.models.attnrefine import DEFAULT_VIT, AttnRefineResNet
 
 # a 2-block ViT with 8x8 patches at 32x32 input: a 4x4 patch grid, 3 heads
 SMALL_VIT = dict(vit_model='vit_tiny_patch16_224', img_size=32, vit_kwargs=dict(depth=2, patch_size=8))

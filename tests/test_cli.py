@@ -8,12 +8,15 @@ appear on a terminal only.
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 import timm
 from timm_ran.cli import progress_bar, run_tool
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope='module')
@@ -38,9 +41,11 @@ def _assert_one_error_line(stderr: str, message: str) -> None:
 
 
 def _fails_with(tool: str, args, message: str, cwd=None) -> None:
-    """``python -m timm_ran.TOOL ARGS`` in a subprocess."""
-    done = subprocess.run([sys.executable, '-m', f'timm_ran.{tool}', *map(str, args)], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+    """``python -m timm_ran.TOOL ARGS`` (or ``python scripts/TOOL ARGS`` for a repository script ``*.py``) in a
+    subprocess."""
+    command = [sys.executable, str(ROOT / 'scripts' / tool)] if tool.endswith('.py') else \
+        [sys.executable, '-m', f'timm_ran.{tool}']
+    done = subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd)
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
     _assert_one_error_line(done.stderr, message)
 
@@ -128,7 +133,7 @@ def test_experiments_sizes_and_run_report(files, capsys):
     _fails_in_process(capsys, 'experiments', ['ablation', '--what', 'mask-type', '--models', 'resnet18'],
                       '--models for mask-type must be among')
     _fails_with('sizes', ['--bogus'], 'unrecognized arguments: --bogus')
-    _fails_with('run_report', [files / 'no-run'], 'is not a timm_ran.train run: it has no args.json')
+    _fails_with('run_report.py', [files / 'no-run'], 'is not a timm_ran.train run: it has no args.json')
 
 
 def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(monkeypatch):
@@ -141,10 +146,10 @@ def test_progress_bar_only_on_a_terminal_and_not_with_no_progress(monkeypatch):
     bar.set_postfix(loss='1.0')  # what train.py calls on it, a no-op when disabled
 
 
-@pytest.mark.parametrize('tool', ['train', 'validate', 'predict', 'visualize', 'publish', 'export_weights',
-                                  'experiments', 'sizes', 'run_report'])
-def test_help_describes_the_tool_in_whole_sentences(tool, capsys):
-    main = importlib.import_module(f'timm_ran.{tool}').main
+@pytest.mark.parametrize('module', [f'timm_ran.{tool}' for tool in (
+    'train', 'validate', 'predict', 'visualize', 'publish', 'export_weights', 'experiments', 'sizes')] + ['run_report'])
+def test_help_describes_the_tool_in_whole_sentences(module, capsys):
+    main = importlib.import_module(module).main
     with pytest.raises(SystemExit) as exited:
         main(['--help'])
     assert exited.value.code == 0

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 import timm
 import timm_ran
 from conftest import CIFAR_MODELS, small_input_size
-from timm_ran.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
+from timm_ran.training.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
 
 pytestmark = [
     pytest.mark.cuda,

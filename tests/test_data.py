@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from torch.utils.data import TensorDataset
 
-from timm_ran.data import NoisyLabels, build_transform
+from timm_ran.training.data import NoisyLabels, build_transform
 
 CIFAR_AT_224 = dict(input_size=(3, 224, 224), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), interpolation='bicubic',
                     crop_pct=1.0, crop_mode='center')

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from timm_ran.paper_results import CIFAR10_ERROR, on_jpeg_copy, paper_cifar10_top1
-from timm_ran.pretrained import bundled_names, read_checksums
-from timm_ran.ran import MODEL_NAMES
+from timm_ran.hub_card import SECTIONS
+from timm_ran.models.pretrained import bundled_names, read_checksums
+from timm_ran.models.ran import MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md'))]
@@ -41,7 +42,8 @@ def _links(page: Path):
 
 def test_every_page_is_found():
     assert [p.name for p in PAGES[1:]] == [
-        'ablations.md', 'attnrefine.md', 'network.md', 'speed.md', 'timm-scripts.md', 'training.md']
+        'ablations.md', 'attnrefine.md', 'network.md', 'replication.md', 'speed.md', 'timm-scripts.md',
+        'training.md']
 
 
 @pytest.mark.parametrize('page', [*PAGES, ROOT / 'MODEL_CARD.md'], ids=lambda p: str(p.relative_to(ROOT)))
@@ -179,13 +181,17 @@ def test_the_model_card_sections_are_generated_from_results():
     card = (ROOT / 'MODEL_CARD.md').read_text()
     assert model_card.render(card) == card, 'MODEL_CARD.md is stale: run python scripts/model_card.py'
     for name in bundled_names(ROOT / 'weights'):
-        section = model_card.section(name)
-        assert section in card and section.count('| top-1 / top-5, single view |') == 1
+        details, evaluation = model_card.sections(name)
+        assert details in card and evaluation in card and evaluation.count('| top-1 / top-5, single view |') == 1
+        part = card.split(f'\n## {name}\n')[1].split('\n## ')[0]  # the Hub card's sections, in its order
+        headings = re.findall(r'(?m)^### (.+)$', part)
+        assert headings == [s for s in SECTIONS if s != 'Citation'], headings
+    assert card.rstrip().endswith('<!-- end generated: citation -->')
 
 
 def test_the_model_card_gains_a_section_for_new_weights(tmp_path):
-    """A newly exported weights file (here attention92.cifar10, with attention56's evidence) gets its section
-    above '## Limitations'; rendering again changes nothing."""
+    """A newly exported weights file (here attention92.cifar10, with attention56's evidence) gets its part
+    above '## Limitations of all the weights'; rendering again changes nothing."""
     model_card = _script('model_card')
     weights = tmp_path / 'weights'
     weights.mkdir()
@@ -193,10 +199,12 @@ def test_the_model_card_gains_a_section_for_new_weights(tmp_path):
     (weights / 'attention92.cifar10.json').write_text(json.dumps(evidence))
     (weights / 'SHA256SUMS').write_text(f"{'a' * 64}  attention92.cifar10.safetensors\n")
     shutil.copytree(ROOT / evidence['results'], tmp_path / evidence['results'])
-    card = model_card.render('# Card\n\n## Limitations\n\n- none\n', tmp_path)
+    card = model_card.render('# Card\n\n## Limitations of all the weights\n\n- none\n', tmp_path)
     assert card.index('## attention92.cifar10\n\n<!-- begin generated: attention92.cifar10 -->') < \
-        card.index('## Limitations')
-    assert '`attention92`, 1.9' in card and f"SHA-256 `{'a' * 64}`" in card
+        card.index('<!-- begin generated: attention92.cifar10 evaluation -->') < \
+        card.index('## Limitations of all the weights')
+    assert '| Architecture | `attention92` (Attention-92 (CIFAR)) |' in card and '| Params (M) | 1.9' in card
+    assert f"SHA-256 `{'a' * 64}`" in card
     assert model_card.render(card, tmp_path) == card
 
 
@@ -207,3 +215,52 @@ def test_the_readme_quick_start_runs_outside_a_clone(tmp_path):
     code = re.search(r'(?ms)^```python\n(.*?)^```', quick_start).group(1)
     done = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_replication_tables_are_generated_from_results():
+    replication = _script('replication')
+    for path, name, with_command in ((ROOT / 'docs' / 'replication.md', 'replication', True),
+                                     (ROOT / 'README.md', 'replication-verdicts', False)):
+        generated = replication.block(name, with_command)
+        assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
+
+
+def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatch):
+    """A claim's comparison table as timm_ran.experiments writes it (three seeds where Attention-92 beats
+    ResNet-164 by 0.4-0.6 points) becomes a row with the paired interval, the verdict and the CPU-hours of
+    its six runs; the claims not run yet keep the paper's errors and say so."""
+    from timm_ran import experiments
+    replication = _script('replication')
+    results = tmp_path / 'results' / 'replication'
+    monkeypatch.setattr(replication, 'RESULTS', results)
+    monkeypatch.setattr(replication, 'SCHEDULE', tmp_path / 'schedule')
+    monkeypatch.setattr(replication, 'CHOICE', tmp_path / 'schedule' / 'choice.json')
+    (tmp_path / 'schedule').mkdir()
+    (tmp_path / 'schedule' / 'choice.json').write_text(json.dumps(dict(epochs=30)))
+    resnet, attention = experiments.plan('attention-vs-resnet', ['attention92'])
+    top1 = {resnet: {1: 90.0, 2: 90.4, 3: 89.8}, attention: {1: 90.5, 2: 90.8, 3: 90.4}}
+    rows, reference = [], None
+    for variant in (resnet, attention):
+        runs = {}
+        for seed, value in top1[variant].items():
+            runs[seed] = dict(args=dict(epochs=30), summary=[dict(epoch=29, eval_top1=value, epoch_time=3600.)],
+                              segments=[])
+            run_dir = results / 'runs' / f'{variant.run_name}-seed{seed}'
+            run_dir.mkdir(parents=True)
+            (run_dir / 'args.json').write_text(json.dumps(runs[seed]['args']))
+            (run_dir / 'summary.json').write_text(json.dumps(runs[seed]['summary']))
+        rows.append(experiments._seeded_row(variant, runs, reference))
+        reference = reference or rows[0]
+    claim = results / 'attention92-vs-resnet164'
+    claim.mkdir()
+    (claim / 'attention-vs-resnet.json').write_text(json.dumps(dict(command='python -m timm_ran.experiments X',
+                                                                    rows=rows)))
+    table = replication.block('replication', True)
+    [row] = [line for line in table.splitlines() if line.startswith('| Attention-92 has a lower error')]
+    cells = [cell.strip() for cell in row.strip('|').split('|')]
+    assert cells[1] == '5.46 / 4.99' and cells[2] == '90.07 +/- 0.31 / 90.57 +/- 0.21 (n = 3)'
+    assert cells[3].startswith('+0.50 [') and cells[4] == 'reproduced' and cells[5] == '6.00'
+    assert cells[6] == '`python -m timm_ran.experiments X`'
+    assert 'on the claims' in table and '6.00 on the claims' in table
+    waiting = [line for line in table.splitlines() if 'not run yet' in line]
+    assert len(waiting) == 6 and all('--epochs 30' in line for line in waiting)

@@ -10,10 +10,10 @@ import torch.nn as nn
 from conftest import LAYOUT_IDS, LAYOUTS, small_input_size
 from timm.models.resnetv2 import PreActBottleneck
 
-from timm_ran import runtime
-from timm_ran.layers import _upsample_bilinear_op, add_into, upsample_like
-from timm_ran.ran import AttentionModule, MaskLevel, PreActUnit, SoftMaskBranch
-from timm_ran.runtime import tune_cpu_allocator
+from timm_ran.training import runtime
+from timm_ran.models.layers import _upsample_bilinear_op, add_into, upsample_like
+from timm_ran.models.ran import AttentionModule, MaskLevel, PreActUnit, SoftMaskBranch
+from timm_ran.training.runtime import tune_cpu_allocator
 
 
 def ref_unit(unit: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from safetensors import safe_open
 import timm
 from timm_ran import export_weights, predict, publish, train, validate
 from timm_ran.cli import build_model, eval_transform
-from timm_ran.data import build_transform
+from timm_ran.training.data import build_transform
 
 from conftest import PHOTO_CLASSES, draw_photo
 from test_cli import _fails_in_process

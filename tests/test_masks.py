@@ -5,7 +5,7 @@ from PIL import Image
 
 import timm
 from timm_ran import predict, visualize
-from timm_ran.ran import CIFAR10_CLASSES
+from timm_ran.models.ran import CIFAR10_CLASSES
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 

@@ -1,5 +1,6 @@
 """The shipped weights: found offline, checked by SHA-256, and as accurate as MODEL_CARD.md says."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from huggingface_hub import metadata_load
 from safetensors.torch import load_file
 
 import timm
-import timm_ran.pretrained as pretrained
+import timm_ran.models.pretrained as pretrained
 from timm_ran import publish, validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,11 @@ def _check_the_model_index(readme: Path, name: str, measured: dict) -> None:
         assert f'\n## {section}\n' in text, section
     usage = text.split('\n## How to use\n')[1].split('\n## ')[0]
     assert usage.index('import timm_ran') < usage.index(f"create_model('hf-hub:someone/{name}'")
+    release = json.loads((ROOT / 'weights' / f'{name}.json').read_text())
+    details = text.split('\n## Model details\n')[1].split('\n## ')[0]
+    assert f"| Weights released | {release['released']} |" in details
+    for earlier in release.get('history', []):  # weights shipped earlier under this name, and their figures
+        assert f"replaced {earlier['replaced']}" in details and f"top-1 {earlier['top1']:.2f}%" in details
 
 
 SUBSET_ARGS = ['--subset', '1000', '--workers', '0', '--channels-last']
@@ -150,11 +156,23 @@ def test_export_weights_records_accuracy_evidence_and_recipe(tmp_path):
     (run / 'test.json').write_text(json.dumps(measured))
     (run / 'args.json').write_text(json.dumps(dict(epochs=2, opt='sgd', lr=0.2, sched='cosine', batch_size=128)))
     (run / 'summary.json').write_text(json.dumps([dict(epoch=0, epoch_time=600.), dict(epoch=1, epoch_time=660.)]))
-    (run / 'segments.json').write_text(json.dumps([dict(first_epoch=0, last_epoch=1, hardware='AMD EPYC, 2 threads')]))
+    (run / 'segments.json').write_text(json.dumps([dict(first_epoch=0, last_epoch=1, hardware='AMD EPYC, 2 threads',
+                                                        device_type='cpu', device_name='AMD EPYC')]))
     export_weights(str(checkpoint), 'attention56.test', folder=tmp_path / 'out', results=str(run / 'test.json'))
     recorded = json.loads((tmp_path / 'out' / 'attention56.test.json').read_text())
     assert recorded['top1'] == 91.5 and recorded['results'] == str(run) and recorded['ema'] is False
     assert recorded['recipe'] == '2 epochs, SGD lr 0.2 cosine, batch 128, fp32, 21.0 min on CPU'
+    first_sha = pretrained.read_checksums(tmp_path / 'out' / pretrained.CHECKSUMS)['attention56.test.safetensors']
+    assert re.fullmatch(r'\d{4}-\d{2}-\d{2}', recorded['released']) and 'history' not in recorded
+    # the same weights again keep their record; other weights under the name move it into the history
+    export_weights(str(checkpoint), 'attention56.test', folder=tmp_path / 'out', results=str(run / 'test.json'))
+    assert json.loads((tmp_path / 'out' / 'attention56.test.json').read_text()) == recorded
+    torch.manual_seed(1)
+    torch.save({'state_dict': timm.create_model('attention56').state_dict(), 'epoch': 1}, checkpoint)
+    export_weights(str(checkpoint), 'attention56.test', folder=tmp_path / 'out', results=str(run / 'test.json'))
+    [earlier] = json.loads((tmp_path / 'out' / 'attention56.test.json').read_text())['history']
+    assert earlier == dict(released=recorded['released'], replaced=recorded['released'], sha256=first_sha,
+                           top1=91.5, top5=99.7, recipe=recorded['recipe'])
 
 
 @pytest.mark.parametrize('name', SHIPPED)
@@ -164,11 +182,12 @@ def test_pretrained_cfg_names_its_measured_top1_and_recipe(name):
     assert f"top-1 {measured['top1']:.2f}%" in description and f"trained {measured['recipe']}" in description
 
 
-def test_importing_the_package_reads_the_checksums_once():
-    code = ('import timm_ran.pretrained as p, timm_ran; info = p._parse_checksums.cache_info(); '
-            'print(info.misses, info.hits)')
+def test_creating_models_reads_the_checksums_once():
+    code = ('import timm, timm_ran.models.pretrained as p; '
+            '[timm.create_model(n, device="meta") for n in ("attention56", "attention92", "resnet164_cifar")]; '
+            'info = p._parse_checksums.cache_info(); print(info.misses, info.hits)')
     out = subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True).stdout.split()
-    assert out[0] == '1' and int(out[1]) >= 6  # one read, shared by every CIFAR config
+    assert out[0] == '1' and int(out[1]) >= 2  # one read, shared by every model created
 
 
 def test_a_rewritten_checksums_file_is_read_again(tmp_path):

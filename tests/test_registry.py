@@ -9,7 +9,7 @@ import torch
 from conftest import CIFAR_MODELS, IMAGENET_MODELS
 
 import timm_ran
-from timm_ran.ran import CIFAR10_MEAN, CIFAR10_STD
+from timm_ran.models.ran import CIFAR10_MEAN, CIFAR10_STD
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {

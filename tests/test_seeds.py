@@ -1,9 +1,9 @@
-"""Paired-seed comparisons (timm_ran.seeds) on small made-up tables."""
+"""Paired-seed comparisons (timm_ran.training.seeds) on small made-up tables."""
 import math
 
 import pytest
 
-from timm_ran.seeds import paired_difference, spread, t_quantile, verdict
+from timm_ran.training.seeds import paired_difference, spread, t_quantile, verdict
 
 
 @pytest.mark.parametrize('df, expected', [(1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (29, 2.045)])

@@ -12,8 +12,12 @@ import pytest
 import torch
 
 import timm
-from timm_ran import evaluation, publish, run_report, train, validate
-from timm_ran.runtime import cpu_has_native_bf16
+import timm_ran
+from timm_ran import publish, train, validate
+from timm_ran.training import evaluation, run_log
+from timm_ran.training.runtime import cpu_has_native_bf16
+
+import run_report  # scripts/run_report.py (tests/conftest.py puts scripts/ on the path)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +50,7 @@ def test_training_learns_and_writes_its_run(image_folder, tmp_path):
     assert checkpoint['epoch'] == 2 and 'state_dict_ema' in checkpoint
     [segment] = json.loads((tmp_path / 'segments.json').read_text())
     assert segment['device_type'] == 'cpu' and (segment['first_epoch'], segment['last_epoch']) == (0, 2)
+    assert segment['code'].startswith(f'timm_ran {timm_ran.__version__}')
 
 
 def test_resume_continues_exactly(image_folder, tmp_path):
@@ -115,10 +120,22 @@ def test_in_memory_training_with_holdout_low_res_and_ema_warmup_resumes_exactly(
 
 
 @pytest.mark.parametrize('extra, message', [(('--low-res', '24', '1'), '--in-memory'),
-                                            (('--in-memory', '--aa', 'rand-m9'), '--aa')])
+                                            (('--in-memory', '--aa', 'rand-m9'), '--aa'),
+                                            (('--torchcompile-mode', 'max-autotune'), 'needs --torchcompile')])
 def test_in_memory_options_are_checked(image_folder, tmp_path, extra, message):
     with pytest.raises(ValueError, match=message):
         train.main(_train_args(image_folder, tmp_path, '--epochs', '1', *extra))
+
+
+@pytest.mark.parametrize('mode', [None, 'reduce-overhead'])
+def test_the_compile_mode_reaches_torch_compile(image_folder, tmp_path, monkeypatch, mode):
+    """--torchcompile-mode is torch.compile's mode (compiling itself is tested in tests/test_cuda.py and the
+    fast-path tests); without it torch.compile gets its own default."""
+    calls = []
+    monkeypatch.setattr(torch, 'compile', lambda model, **kwargs: calls.append(kwargs) or model)
+    train.main(_train_args(image_folder, tmp_path, '--epochs', '1', '--train-subset', '32', '--torchcompile',
+                           *(['--compile-mode', mode] if mode else [])))
+    assert calls == [dict(backend='inductor', mode=mode)]
 
 
 def test_torchrun_two_processes_gloo(image_folder, tmp_path):
@@ -272,25 +289,34 @@ def test_segments_table_gives_each_process_its_start_in_utc_and_its_epoch_times(
                     '| 4 | 4-5 (2) | 2026-12-03 12:00 UTC | 1.50 h | 700 s, then 520 s | cpu | torch | `cmd 4` |']
 
 
+def _cpu_segment(first, last, name='AMD EPYC', capability='AVX512'):
+    return dict(first_epoch=first, last_epoch=last, hardware=f'{name} ({capability}), 2 threads', device_type='cpu',
+                device_name=name, cpu_capability=capability, amx=False, threads=2,
+                command='python -m timm_ran.train --model attention56', software='torch')
+
+
 def test_recipe_summary_splits_the_time_by_the_hardware_that_trained_it():
     """A run that moved between CPUs reports its time on CPU; one that also trained on a GPU says how long on
     each; epochs that no segment records say so rather than guessing."""
     args = dict(epochs=6, opt='sgd', lr=0.2, sched='cosine', batch_size=128, amp=True)
     summary = [dict(epoch=epoch, epoch_time=600.) for epoch in range(6)]
-    cpu = [dict(first_epoch=0, last_epoch=2, hardware='AMD EPYC (AVX512), 2 threads'),
-           dict(first_epoch=3, last_epoch=5, hardware='Intel(R) Xeon(R) Processor (AVX512 + AMX), 2 threads')]
-    assert run_report.recipe_summary(dict(args=args, summary=summary, segments=cpu)) == \
+    cpu = [_cpu_segment(0, 2), _cpu_segment(3, 5, 'Intel(R) Xeon(R) Processor', 'AVX512')]
+    assert run_log.recipe_summary(dict(args=args, summary=summary, segments=cpu)) == \
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h on CPU'
-    mixed = [cpu[0], dict(first_epoch=3, last_epoch=4, hardware='NVIDIA H200'),
-             dict(first_epoch=5, last_epoch=5, hardware='AMD EPYC (AVX512), 2 threads')]
-    assert run_report.recipe_summary(dict(args=args, summary=summary, segments=mixed)) == \
+    gpu = dict(_cpu_segment(3, 4), hardware='NVIDIA H200', device_type='cuda', device_name='NVIDIA H200')
+    mixed = [cpu[0], gpu, _cpu_segment(5, 5)]
+    assert run_log.recipe_summary(dict(args=args, summary=summary, segments=mixed)) == \
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (40.0 min on CPU, 20.0 min on NVIDIA H200)'
-    assert run_report.recipe_summary(dict(args=args, summary=summary, segments=cpu[:1])) == \
+    assert run_log.recipe_summary(dict(args=args, summary=summary, segments=cpu[:1])) == \
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (30.0 min on CPU, 30.0 min on unrecorded hardware)'
-    # the device type is a field of newer segments: the description is not parsed then
-    assert run_report.segment_hardware_kind(dict(hardware='AMD EPYC (AVX512)', device_type='cpu')) == 'CPU'
-    assert run_report.segment_hardware_kind(dict(hardware='NVIDIA H100 80GB HBM3', device_type='cuda')) == \
-        'NVIDIA H100 80GB HBM3'
+
+
+def test_a_segment_records_its_hardware_as_fields():
+    fields = run_log.hardware_fields(torch.device('cpu'))
+    assert fields['device_type'] == 'cpu' and fields['threads'] == torch.get_num_threads()
+    assert fields['cpu_capability'] == torch.backends.cpu.get_cpu_capability() and isinstance(fields['amx'], bool)
+    assert fields['hardware'].startswith(fields['device_name'])  # the one-line form reports show
+    assert run_log.segment_hardware_kind(fields) == 'CPU'
 
 
 def test_recipe_summary_names_segments_that_computed_otherwise():
@@ -303,9 +329,9 @@ def test_recipe_summary_names_segments_that_computed_otherwise():
         dict(first_epoch=4, last_epoch=6, command=command.format('/b', '--torchcompile ', '/s').replace('--lr 0.2', '--lr 0.1'),
              software='torch 2.14'),
         dict(first_epoch=7, last_epoch=9, command=command.format('/c', '--torchcompile ', '/t'), software='torch 2.14')]
-    assert run_report.segment_differences(segments) == [
+    assert run_log.segment_differences(segments) == [
         'epochs 0-3 without --torchcompile, on torch 2.9', 'epochs 4-6 --lr 0.1']  # paths and empty segments aside
-    assert run_report.segment_differences(segments[-1:]) == []
+    assert run_log.segment_differences(segments[-1:]) == []
 
 
 def test_run_report_needs_a_run(tmp_path):
@@ -315,7 +341,7 @@ def test_run_report_needs_a_run(tmp_path):
 
 def test_mixed_precision_means_bf16_in_every_tool():
     """--amp is bf16 autocast in train and validate alike (float16 only when asked for, on CUDA)."""
-    from timm_ran.runtime import autocast_context
+    from timm_ran.training.runtime import autocast_context
     train_args = train.build_parser().parse_args(['--data-dir', 'x', '--amp'])
     validate_args = validate.build_parser().parse_args(['--model', 'attention56', '--pretrained', '--data-dir', 'x',
                                                         '--amp'])

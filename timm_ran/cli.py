@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 import timm
 
-from .checkpoints import check_state_dict, file_cfg_overlay, read_weights
+from .models.checkpoints import check_state_dict, file_cfg_overlay, read_weights
 from .errors import InputError, MissingPathError
 
 __all__ = ['ToolParser', 'run_tool', 'progress_bar', 'int_at_least', 'float_in', 'check_model_name',

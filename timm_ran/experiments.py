@@ -1,6 +1,6 @@
 """The paper's CIFAR-10 ablations as one command each.
 
-    python -m timm_ran.experiments ablation --what arl-vs-nal --data-dir ../shared/data/cifar10-jpeg \\
+    python -m timm_ran.experiments ablation --what arl-vs-nal --data-dir CIFAR10_DIR \\
         [--models attention56] [--epochs 200 --train-subset N ...any timm_ran.train argument]
 
 ``--what`` picks the ablation (paper Sec. 4.1):
@@ -23,26 +23,23 @@ rewritten after every run) lists the test error of each variant at the last epoc
 ``--seeds 1 2 3`` trains every variant once per seed (``OUTPUT/runs/<run>-seed<N>``; the seed also draws
 the data order and augmentation) and compares paired seeds: each variant's mean and standard deviation,
 and against its group's first row the mean per-seed difference of top-1 with its 95% t-interval and a
-verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.seeds``).
+verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.training.seeds``).
 """
 import argparse
 import json
 import os
-import platform
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
-
-import torch
 
 from . import train
 from .cli import ToolParser, run_tool
 from .errors import InputError
-from .files import atomic_write_text
+from .training.files import atomic_write_text
 from .paper_results import (
     ARL_NAL_ERROR, ATTNREFINE_ERROR, CIFAR10_ERROR, MASK_STRUCTURE_ERROR, MASK_TYPE_ERROR, NOISY_LABEL_ERROR)
-from .seeds import paired_difference, spread, verdict
+from .training.run_log import epochs_done, load_run, training_time
+from .training.seeds import paired_difference, spread, verdict
 
 __all__ = ['Variant', 'ABLATIONS', 'plan', 'run_ablation', 'render_markdown', 'main']
 
@@ -196,50 +193,33 @@ def _settings(args_json: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in args_json.items() if k not in _RUN_ONLY_ARGS}
 
 
-def _read_json(path: str) -> Any:
-    with open(path) as f:
-        return json.load(f)
-
-
 def train_variant(variant: Variant, common: Sequence[str], run_dir: str) -> Dict[str, Any]:
     """Train ``variant`` in ``run_dir`` unless it is already complete there; continue it if interrupted.
+    Returns the run's log (``run_log.load_run``).
 
     A run directory holding a run made with other settings is an error, not silently reused.
     """
     argv = list(common) + variant.train_args() + ['--output', run_dir, '--resume', 'auto']
     parser = train.build_parser()
     wanted = _jsonable(_settings(vars(parser.parse_args(argv))))
-    args_path, summary_path = os.path.join(run_dir, 'args.json'), os.path.join(run_dir, 'summary.json')
-    if os.path.exists(args_path):
+    run = load_run(run_dir) if os.path.exists(os.path.join(run_dir, 'args.json')) else None
+    if run is not None:
         # a run from before an argument existed ran with that argument's default; an argument left to its
         # automatic value (None: the evaluation split, the class count, the input size) is what the run resolved
-        found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **_read_json(args_path))
+        found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **run['args'])
         differ = sorted(k for k in wanted if wanted[k] is not None and found.get(k) != wanted[k])
         if differ:
             raise InputError(
                 f'{run_dir} holds a run with other settings ({", ".join(differ)}); pass another --output or '
                 f'remove it')
-    history = _read_json(summary_path) if os.path.exists(summary_path) else []
-    if len(history) < wanted['epochs']:
-        started = time.time()
-        history = train.main(argv)['history']
-        _write_run_time(run_dir, time.time() - started)
-    return dict(history=history, run_time=_read_run_time(run_dir))
+    if run is None or epochs_done(run) < wanted['epochs']:
+        train.main(argv)
+        run = load_run(run_dir)
+    return run
 
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value))
-
-
-def _write_run_time(run_dir: str, seconds: float) -> None:
-    path = os.path.join(run_dir, 'run_time.json')
-    total = _read_run_time(run_dir) + seconds  # an interrupted and resumed run adds up its parts
-    atomic_write_text(path, json.dumps(dict(seconds=total)) + '\n')
-
-
-def _read_run_time(run_dir: str) -> float:
-    path = os.path.join(run_dir, 'run_time.json')
-    return _read_json(path)['seconds'] if os.path.exists(path) else 0.
 
 
 def _row(variant: Variant, top1: float, reference: Optional[Dict[str, Any]], **measured: Any) -> Dict[str, Any]:
@@ -255,21 +235,21 @@ def _row(variant: Variant, top1: float, reference: Optional[Dict[str, Any]], **m
     return row
 
 
-def _result_row(variant: Variant, result: Dict[str, Any], reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    return _row(variant, result['history'][-1]['eval_top1'], reference, epochs=len(result['history']),
-                train_time_s=result['run_time'])
+def _result_row(variant: Variant, run: Dict[str, Any], reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    return _row(variant, run['summary'][-1]['eval_top1'], reference, epochs=epochs_done(run),
+                train_time_s=training_time(run['summary']))
 
 
-def _seeded_row(variant: Variant, results: Dict[int, Dict[str, Any]],
+def _seeded_row(variant: Variant, runs: Dict[int, Dict[str, Any]],
                 reference: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     """A variant trained once per seed: its top-1 per seed, their mean and standard deviation and, against
     its group's reference (trained with the same seeds), the paired difference of top-1 with its 95%
-    t-interval and the verdict on the paper's claim (``timm_ran.seeds``)."""
-    top1 = {seed: result['history'][-1]['eval_top1'] for seed, result in results.items()}
+    t-interval and the verdict on the paper's claim (``timm_ran.training.seeds``)."""
+    top1 = {seed: run['summary'][-1]['eval_top1'] for seed, run in runs.items()}
     stats = spread(list(top1.values()))
     row = _row(variant, stats.mean, reference, seeds={str(k): v for k, v in top1.items()}, top1_sd=stats.sd,
-               n=stats.n, epochs=max(len(r['history']) for r in results.values()),
-               train_time_s=sum(r['run_time'] for r in results.values()))
+               n=stats.n, epochs=max(epochs_done(run) for run in runs.values()),
+               train_time_s=sum(training_time(run['summary']) for run in runs.values()))
     if reference is not None:
         difference = paired_difference(top1, {int(k): v for k, v in reference['seeds'].items()})
         row['top1_difference'] = asdict(difference)
@@ -343,18 +323,17 @@ def render_markdown(report: Dict[str, Any]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _budget(run_dir: str) -> Dict[str, Any]:
-    args = _read_json(os.path.join(run_dir, 'args.json'))
+def _budget(args: Dict[str, Any]) -> Dict[str, Any]:
     return dict(
         epochs=args['epochs'], train_images=args['train_subset'] or 'all', eval_images=args['val_subset'] or 'all',
         batch_size=args['batch_size'], opt=args['opt'], lr=args['lr'], weight_decay=args['weight_decay'],
         sched=args['sched'], seed=args['seed'], precision='bf16 autocast' if args['amp'] else 'fp32')
 
 
-def _hardware() -> str:
-    if torch.cuda.is_available():
-        return f'{torch.cuda.get_device_name()}, torch {torch.__version__}'
-    return f'CPU ({platform.machine()}, {os.cpu_count()} cores), torch {torch.__version__}'
+def _hardware(runs: Sequence[Dict[str, Any]]) -> str:
+    """The hardware and software the runs' segments record, each kind once, in the order first used."""
+    kinds = [f"{segment['hardware']}, {segment['software']}" for run in runs for segment in run['segments']]
+    return '; '.join(dict.fromkeys(kinds))
 
 
 def run_ablation(what: str, common: Sequence[str], output: str, models: Optional[Sequence[str]] = None,
@@ -367,23 +346,25 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
     data_dir = train.build_parser().parse_args(list(common)).data_dir
     report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source,
                   paper_training=ABLATIONS[what].paper_training, command=command, seeds=list(seeds or []),
-                  data=f'{data_dir}', hardware=_hardware(), rows=[], pending=[v.run_name for v in variants])
+                  data=f'{data_dir}', hardware='', rows=[], pending=[v.run_name for v in variants])
     references: Dict[str, Dict[str, Any]] = {}
+    trained: List[Dict[str, Any]] = []
     for variant in variants:
         reference = references.get(variant.group)
         if seeds:
-            results = {}
-            for seed in seeds:
-                run_dir = os.path.join(output, 'runs', f'{variant.run_name}-seed{seed}')
-                results[seed] = train_variant(variant, list(common) + ['--seed', str(seed)], run_dir)
-            row = _seeded_row(variant, results, reference)
+            runs = {seed: train_variant(variant, list(common) + ['--seed', str(seed)],
+                                        os.path.join(output, 'runs', f'{variant.run_name}-seed{seed}'))
+                    for seed in seeds}
+            row = _seeded_row(variant, runs, reference)
+            trained += runs.values()
         else:
-            run_dir = os.path.join(output, 'runs', variant.run_name)
-            row = _result_row(variant, train_variant(variant, common, run_dir), reference)
+            run = train_variant(variant, common, os.path.join(output, 'runs', variant.run_name))
+            row = _result_row(variant, run, reference)
+            trained.append(run)
         references.setdefault(variant.group, row)
         report['rows'].append(row)
         report['pending'].remove(variant.run_name)
-        report['budget'] = _budget(run_dir)
+        report['budget'], report['hardware'] = _budget(trained[-1]['args']), _hardware(trained)
         atomic_write_text(os.path.join(output, f'{what}.json'), json.dumps(report, indent=1) + '\n')
         atomic_write_text(os.path.join(output, f'{what}.md'), render_markdown(report))
     return report

@@ -3,11 +3,12 @@
 --results RUN/test.json``.
 
 Writes ``weights/<name>.safetensors`` atomically and records its SHA-256 in ``weights/SHA256SUMS``, which
-``pretrained=True`` checks before loading (see ``timm_ran.pretrained``). ``--results`` (a JSON written by
+``pretrained=True`` checks before loading (see ``timm_ran.models.pretrained``). ``--results`` (a JSON written by
 ``timm_ran.validate`` for these weights) stores the measured accuracy as ``weights/<name>.json``; the
 model's pretrained config quotes it.
 """
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -15,12 +16,12 @@ from safetensors.torch import save_file
 
 import timm
 
-from .checkpoints import check_state_dict, read_weights, weights_metadata
+from .models.checkpoints import check_state_dict, read_weights, weights_metadata
 from .cli import ToolParser, check_model_name, run_tool
 from .errors import InputError, MissingPathError
-from .files import atomic_write, atomic_write_text
-from .pretrained import CHECKSUMS, read_checksums, sha256_of, weights_dir
-from .run_report import load_run, recipe_summary
+from .training.files import atomic_write, atomic_write_text
+from .models.pretrained import CHECKSUMS, read_checksums, sha256_of, weights_dir
+from .training.run_log import load_run, recipe_summary
 
 
 RESULT_KEYS = ('top1', 'top5', 'loss', 'images', 'data')
@@ -39,6 +40,22 @@ def read_validate_results(path: str) -> Dict[str, Any]:
     if missing:
         raise InputError(f'--results {path!r} is not the --output of timm_ran.validate: it lacks {missing}')
     return results
+
+
+def release_history(previous: Optional[Dict[str, Any]], previous_sha: Optional[str], sha: str) -> Dict[str, Any]:
+    """The ``released`` date (UTC) of weights with SHA-256 ``sha`` and the ``history`` of the weights the name
+    stood for before: exporting other weights under a name moves its ``previous`` record there (when it was
+    released and replaced, its SHA-256, figures and recipe); exporting the same weights again keeps their date."""
+    today = datetime.now(timezone.utc).strftime('%Y-%m-%d')
+    if not previous:
+        return dict(released=today)
+    history = list(previous.get('history', []))
+    if previous_sha == sha:
+        return dict(released=previous.get('released', today), **(dict(history=history) if history else {}))
+    history.append(dict(released=previous.get('released', 'not recorded'), replaced=today, sha256=previous_sha,
+                        top1=previous['top1'], top5=previous['top5'],
+                        recipe=previous.get('recipe', 'recipe not recorded')))
+    return dict(released=today, history=history)
 
 
 def _repo_relative(path: Path) -> str:
@@ -61,21 +78,24 @@ def export_weights(checkpoint: str, name: str, use_ema: bool = False, folder: Op
     model = timm.create_model(architecture, device='meta', **{k: v for k, v in info.items() if k == 'num_classes'})
     check_state_dict(model, state_dict, checkpoint, architecture)
     path = folder / f'{name}.safetensors'
+    sums_path, record_path = folder / CHECKSUMS, folder / f'{name}.json'
+    sums = read_checksums(sums_path)
+    previous_sha = sums.get(path.name)
+    previous = json.loads(record_path.read_text()) if record_path.is_file() else None
     metadata = {'format': 'pt', **weights_metadata(info)}  # the class names and input size a checkpoint records
     atomic_write(str(path), lambda tmp: save_file(state_dict, tmp, metadata=metadata))
-    sums_path = folder / CHECKSUMS
-    sums = read_checksums(sums_path)
     sums[path.name] = sha256_of(str(path))
     atomic_write_text(str(sums_path), ''.join(f'{sha}  {file}\n' for file, sha in sorted(sums.items())))
     if measured:
         summary = {k: measured[k] for k in RESULT_KEYS}
+        summary.update(release_history(previous, previous_sha, sums[path.name]))
         summary['ema'] = use_ema  # MODEL_CARD.md says which weights of the run these are
         evidence = Path(results).resolve().parent
         summary['results'] = _repo_relative(evidence)  # the folder of the evidence (scripts/weights_table.py)
         if (evidence / 'args.json').is_file() and (evidence / 'summary.json').is_file():
             run = load_run(str(evidence))
             summary['recipe'] = recipe_summary(run)
-        atomic_write_text(str(folder / f'{name}.json'), json.dumps(summary, indent=1) + '\n')
+        atomic_write_text(str(record_path), json.dumps(summary, indent=1) + '\n')
     return path
 
 

@@ -8,15 +8,19 @@ The ``model-index`` values are those of the ``timm_ran.validate`` JSON given (``
 where it has them, flip TTA, each named as such.
 """
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from huggingface_hub import EvalResult, ModelCardData
 
 from .paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE, PAPER_SIZES
-from .layers import CIFAR10_CLASSES
+from .models.layers import CIFAR10_CLASSES
 from .sizes import count_size
 
-__all__ = ['CITATION', 'CIFAR10_JPEG_DATA', 'render_card', 'card_data']
+__all__ = ['CITATION', 'CIFAR10_JPEG_DATA', 'SECTIONS', 'card_sections', 'render_card', 'card_data', 'release_rows']
+
+# the sections of a card, in order (a Hub card and each tag's part of MODEL_CARD.md alike)
+SECTIONS = ('Model details', 'Intended use', 'How to use', 'Training data', 'Training procedure', 'Evaluation',
+            'Limitations', 'Citation')
 
 CITATION = """@inproceedings{wang2017residual,
   title={Residual Attention Network for Image Classification},
@@ -64,9 +68,27 @@ def _table(rows) -> str:
     return '\n'.join(['| | |', '|---|---|'] + [f'| {k} | {v} |' for k, v in rows])
 
 
-def render_card(name: str, architecture: str, num_classes: int, cfg: Dict[str, Any], repo_id: str,
-                results: Optional[Dict[str, Any]] = None, recipe: Optional[str] = None) -> str:
-    """README.md of the Hub folder: front matter (``card_data``) and the sections."""
+def release_rows(release: Optional[Dict[str, Any]]) -> List[Tuple[str, str]]:
+    """Model-details rows on the shipped weights' record (``weights/<name>.json``): when these weights were
+    released and which weights the name stood for before (``history``), so a reader of an older figure
+    knows it was of other weights."""
+    if not release or 'released' not in release:
+        return []
+    rows = [('Weights released', release['released'])]
+    for earlier in release.get('history', []):
+        rows.append(('Earlier weights under this name',
+                     f"released {earlier['released']}, replaced {earlier['replaced']}: {earlier['recipe']}, top-1 "
+                     f"{earlier['top1']:.2f}% / top-5 {earlier['top5']:.2f}% single view (SHA-256 "
+                     f"`{earlier['sha256'][:12]}…`)"))
+    return rows
+
+
+def card_sections(name: str, architecture: str, num_classes: int, cfg: Dict[str, Any], model_id: str,
+                  results: Optional[Dict[str, Any]] = None, recipe: Optional[str] = None,
+                  release: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
+    """The body of each of ``SECTIONS`` for the weights ``name``: ``results`` a ``timm_ran.validate`` JSON,
+    ``recipe`` the training procedure, ``release`` the shipped weights' record (``release_rows``); the usage
+    example creates ``model_id`` (``'hf-hub:ORG/NAME'`` on the Hub)."""
     size = count_size(architecture)
     cifar10 = _is_cifar10(cfg)
     names = list(cfg.get('label_names') or [])
@@ -76,7 +98,8 @@ def render_card(name: str, architecture: str, num_classes: int, cfg: Dict[str, A
                          '(Wang et al., CVPR 2017)'),
                ('Params (M)', f'{size.params / 1e6:.2f}'), ('MACs (G)', f'{size.macs / 1e9:.3f}'),
                ('Input size', 'x'.join(map(str, cfg['input_size'][1:]))),
-               ('Classes', f'{num_classes}' + (f": {', '.join(names)}" if names else ''))]
+               ('Classes', f'{num_classes}' + (f": {', '.join(names)}" if names else '')),
+               *release_rows(release)]
     if cifar10:
         scope = ('It classifies small photos (32x32) into the ten CIFAR-10 classes. Out of scope: any other kind '
                  'of image. A photo of something that is not one of the ten classes still gets one of the ten '
@@ -89,7 +112,7 @@ def render_card(name: str, architecture: str, num_classes: int, cfg: Dict[str, A
         data = 'The publisher\'s own class folders' + (f': {", ".join(names)}.' if names else '.')
     usage = ('```python\nimport timm\nimport timm_ran  # pip install timm-ran: timm cannot build the architecture '
              'without it\n\n'
-             f"model = timm.create_model('hf-hub:{repo_id}', pretrained=True).eval()\n"
+             f"model = timm.create_model('{model_id}', pretrained=True).eval()\n"
              "transform = timm.data.create_transform(**timm.data.resolve_data_config(model=model))\n```")
     if results:
         rows = [('Data', f"split `{results['data']['split']}` of "
@@ -108,16 +131,19 @@ def render_card(name: str, architecture: str, num_classes: int, cfg: Dict[str, A
     if cifar10:
         limitations.append(f'The accuracy is that of the JPEG q75 copy of CIFAR-10, about {JPEG_COPY_GAP} points below '
                            f'lossless CIFAR-10; the paper\'s figures are on lossless CIFAR-10.')
-    sections = [
-        f'# {name}', '',
-        f'A Residual Attention Network ({architecture}) for image classification in timm, built and trained with '
-        f'timm-ran, the timm plugin for the paper\'s networks.', '',
-        '## Model details', '', _table(details), '',
-        '## Intended use', '', scope, '',
-        '## How to use', '', usage, '',
-        '## Training data', '', data, '',
-        '## Training procedure', '', recipe or 'Not recorded for this upload.', '',
-        '## Evaluation', '', evaluation, '',
-        '## Limitations', '', '\n'.join(f'- {item}' for item in limitations), '',
-        '## Citation', '', f'```bibtex\n{CITATION}\n```', '']
-    return f'---\n{card_data(name, cfg, results).to_yaml()}\n---\n\n' + '\n'.join(sections)
+    return dict(zip(SECTIONS, (
+        _table(details), scope, usage, data, recipe or 'Not recorded for this upload.', evaluation,
+        '\n'.join(f'- {item}' for item in limitations), f'```bibtex\n{CITATION}\n```')))
+
+
+def render_card(name: str, architecture: str, num_classes: int, cfg: Dict[str, Any], repo_id: str,
+                results: Optional[Dict[str, Any]] = None, recipe: Optional[str] = None,
+                release: Optional[Dict[str, Any]] = None) -> str:
+    """README.md of the Hub folder: front matter (``card_data``) and the sections (``card_sections``)."""
+    sections = card_sections(name, architecture, num_classes, cfg, f'hf-hub:{repo_id}', results, recipe, release)
+    lines = [f'# {name}', '',
+             f'A Residual Attention Network ({architecture}) for image classification in timm, built and trained '
+             f'with timm-ran, the timm plugin for the paper\'s networks.', '']
+    for title, body in sections.items():
+        lines += [f'## {title}', '', body, '']
+    return f'---\n{card_data(name, cfg, results).to_yaml()}\n---\n\n' + '\n'.join(lines)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from .cli import (
     ToolParser, add_model_arguments, class_names, eval_transform, int_at_least, load_image, load_model, run_tool)
-from .files import atomic_write_text
+from .training.files import atomic_write_text
 
 
 @torch.no_grad()

@@ -18,12 +18,12 @@ import torch
 from huggingface_hub import create_repo, upload_folder
 from timm.models import save_for_hf
 
-from .checkpoints import training_args
+from .models.checkpoints import training_args
 from .cli import ToolParser, build_model, check_model_name, run_tool
 from .errors import InputError
 from .export_weights import read_validate_results
 from .hub_card import render_card
-from .pretrained import bundled_results
+from .models.pretrained import bundled_results
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,11 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shipped_name(model_name: str) -> str:
+    """``'<model>.<tag>'`` of the shipped weights ``--model`` names (the default tag: cifar10)."""
+    return model_name if '.' in model_name else f'{model_name}.cifar10'
+
+
 def training_procedure(model_name: str, checkpoint: Optional[str]) -> Optional[str]:
     """The model card's training procedure: the recipe recorded with the shipped weights, or the arguments a
     ``timm_ran.train`` checkpoint carries."""
     if not checkpoint:
-        measured = bundled_results(model_name if '.' in model_name else f'{model_name}.cifar10')
+        measured = bundled_results(_shipped_name(model_name))
         if measured and 'recipe' in measured:
             return (f"Trained from scratch with `timm_ran.train`: {measured['recipe']}. These are the final "
                     f"weights of the schedule, not a checkpoint chosen by a test figure.")
@@ -90,8 +95,9 @@ def main(argv: Optional[List[str]] = None) -> Optional[str]:
     results = read_validate_results(args.results) if args.results else None
     model = build_model(args.model, pretrained=args.checkpoint is None, checkpoint=args.checkpoint,
                         use_ema=args.use_ema)
+    release = None if args.checkpoint else bundled_results(_shipped_name(args.model))
     card = render_card(args.repo_id.split('/')[-1], args.model.split('.')[0], model.num_classes, model.pretrained_cfg,
-                       args.repo_id, results, training_procedure(args.model, args.checkpoint))
+                       args.repo_id, results, training_procedure(args.model, args.checkpoint), release)
     if args.dry_run:
         write_folder(model, args.dry_run, card)
         print(f'wrote {args.dry_run}: ' + ', '.join(sorted(os.listdir(args.dry_run))))

@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .cli import ToolParser
 from .paper_results import PAPER_SIZES
-from .ran import MODEL_NAMES
+from .models.ran import MODEL_NAMES
 
 assert tuple(PAPER_SIZES) == MODEL_NAMES, 'every registered model needs its PAPER_SIZES entry, in order'
 

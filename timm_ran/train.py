@@ -10,26 +10,21 @@ derived from ``--seed`` and the epoch, checkpoints are written atomically at the
 ``--resume`` continues from the last one to the same weights as an uninterrupted run. The per-epoch
 log (``summary.csv`` / ``summary.json``) is rewritten whole at each epoch end, so it never repeats or
 skips an epoch, ``curves.png`` plots it after every evaluation, and ``segments.json`` records every
-process that trained the run (command, epochs, wall time, hardware).
+process that trained the run (command, epochs, wall time, hardware): ``timm_ran.training.run_log``.
 
 ``--in-memory`` (small images) decodes the data once and augments whole batches in the training process
-(``timm_ran.batch_data``); ``--holdout N`` evaluates on N held-out training images instead of the test
+(``timm_ran.training.batch_data``); ``--holdout N`` evaluates on N held-out training images instead of the test
 split, for choosing a recipe; ``--low-res SIZE EPOCHS`` trains the first epochs at a lower resolution.
 """
 import argparse
-import csv
 import inspect
-import io
-import json
 import logging
 import math
 import os
-import platform
 import random
-import shlex
 import sys
 import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -43,24 +38,21 @@ from timm.scheduler import create_scheduler_v2
 from timm.utils import CheckpointSaver, ModelEmaV3, NativeScaler, ParseKwargs, reduce_tensor, unwrap_model
 from timm.utils.distributed import init_distributed_device_so
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
 
 import timm
 
-from .batch_data import BatchAugment, TensorBatchLoader, decode_images, transform_images
 from .cli import ToolParser, check_model_name, float_in, int_at_least, progress_bar, run_tool
-from .data import (
-    EVAL_SPLITS, TRAIN_CROPS, NoisyLabels, build_dataset, build_transform, class_names_of, epoch_seed, find_split,
-    holdout_split, set_transform)
-from .files import atomic_write, atomic_write_text
-from .checkpoints import check_state_dict, load_checkpoint_file
+from .training.data import EVAL_SPLITS, TRAIN_CROPS, build_dataset, class_names_of, epoch_seed, find_split
+from .training.loaders import HOLDOUT_FRACTION, build_loaders
+from .training.files import atomic_write
+from .models.checkpoints import check_state_dict, load_checkpoint_file
 from .errors import CheckpointError, InputError, MissingPathError
-from .evaluation import evaluation_sums
-from .run_report import STARTED_FORMAT
-from .runtime import AMP_DTYPES, autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
+from .training.evaluation import evaluation_sums
+from .training.run_log import RunSegments, read_history, write_args, write_history
+from .training.runtime import AMP_DTYPES, autocast_context, tune_cpu_allocator, warn_if_bf16_is_emulated
 
 _logger = logging.getLogger('timm_ran.train')
-HOLDOUT_FRACTION = 0.1  # of the training images, evaluated on when --data-dir has no evaluation split
+COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--in-memory', action='store_true',
                        help='decode the data once into memory (on the GPU when training there) and augment whole batches '
                             'in the training process, no workers (small images: pad-crop, flip, random erasing; '
-                            'see timm_ran.batch_data)')
+                            'see timm_ran.training.batch_data)')
     group.add_argument('--low-res', type=int, nargs=2, default=None, metavar=('SIZE', 'EPOCHS'),
                        help='progressive resizing: train the first EPOCHS epochs on SIZE x SIZE batches '
                             '(down-sampled after augmentation; needs --in-memory)')
@@ -117,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--channels-last', action='store_true', help='channels_last memory format')
     group.add_argument('--torchcompile', nargs='?', const='inductor', default=None,
                        help='torch.compile the model with this backend (inductor if none is named)')
+    group.add_argument('--torchcompile-mode', '--compile-mode', choices=COMPILE_MODES, default=None,
+                       help="torch.compile's mode, with --torchcompile: reduce-overhead replays CUDA graphs (fewer "
+                            "kernel launches), max-autotune also tunes the kernels (compiles for minutes); the "
+                            "training batches have one shape (the last partial batch is dropped), so the graph "
+                            "compiles once")
     group = parser.add_argument_group('optimisation')
     group.add_argument('--epochs', type=int_at_least(1), default=200)
     group.add_argument('--batch-size', '-b', type=int_at_least(1), default=128, help='per rank')
@@ -160,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument('--no-progress', action='store_true',
                        help='no progress bar (there is none unless stderr is a terminal)')
     group.add_argument('--no-allocator-tuning', dest='tune_allocator', action='store_false',
-                       help='on CPU, keep the C library allocator as it is (see timm_ran.runtime)')
+                       help='on CPU, keep the C library allocator as it is (see timm_ran.training.runtime)')
     return parser
 
 
@@ -244,91 +241,6 @@ def resolve_splits(args) -> None:
         args.val_split = find_split(root)
 
 
-def fit_batch_size(args, env, train_size: int) -> None:
-    """Reduce ``--batch-size`` to the training images of one rank when they are fewer (a full batch is the
-    unit of a step, and the last partial batch is dropped), with a warning; none at all is an error."""
-    per_rank = train_size // env['world_size']
-    if per_rank == 0:
-        raise InputError(f'the training split of --data-dir {args.data_dir!r} has {train_size} images, fewer than '
-                         f'the {env["world_size"]} processes training: nothing to train on')
-    if per_rank < args.batch_size:
-        if env['rank'] == 0:
-            _logger.warning(f'--batch-size {args.batch_size} is more than the {per_rank} training images of each '
-                            f'process: training with batches of {per_rank}')
-        args.batch_size = per_rank
-
-
-def make_loader(dataset, args, env, training: bool) -> DataLoader:
-    """Training: a shuffled shard per rank, reshuffled by ``set_epoch``. Evaluation: every image exactly
-    once across the ranks (no padding), so the metrics are those of the whole split."""
-    if training:
-        sampler = DistributedSampler(dataset, num_replicas=env['world_size'], rank=env['rank'], shuffle=True,
-                                     seed=args.seed, drop_last=True)
-    else:
-        sampler = range(env['rank'], len(dataset), env['world_size'])
-    return DataLoader(
-        dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=training,
-        pin_memory=env['device'].type == 'cuda', generator=torch.Generator().manual_seed(args.seed),
-        persistent_workers=False)
-
-
-def build_loaders(args, env, train_set, class_names, num_classes, data_config) -> Tuple[Iterable, Iterable]:
-    """The training and evaluation loaders: ``DataLoader`` s over per-image transforms, or with ``--in-memory``
-    ``TensorBatchLoader`` s over the decoded images (same augmentation, no worker processes)."""
-    eval_transform = build_transform(data_config, False, upscale_from=args.upscale_from)
-    if args.holdout is None and args.val_split is None:
-        args.holdout = max(1, round(HOLDOUT_FRACTION * len(train_set)))
-        if env['rank'] == 0:
-            _logger.info(f'{args.data_dir} has no {", ".join(EVAL_SPLITS)} split: evaluating on a seeded '
-                         f'{args.holdout} of its {len(train_set)} training images, held out of training (--seed)')
-    if args.holdout is not None:
-        eval_set = build_dataset(args.dataset, args.data_dir, args.train_split, subset=args.train_subset,
-                                 seed=args.seed, class_names=class_names)
-        train_set, eval_set = holdout_split(train_set, eval_set, args.holdout, seed=args.seed)
-        set_transform(eval_set, eval_transform)
-    else:
-        eval_set = build_dataset(args.dataset, args.data_dir, args.val_split, eval_transform,
-                                 subset=args.val_subset, seed=args.seed, class_names=class_names)
-    fit_batch_size(args, env, len(train_set))
-    noisy = NoisyLabels(train_set, args.label_noise, num_classes, seed=args.seed) if args.label_noise > 0 else None
-    if noisy is not None and env['rank'] == 0:
-        _logger.info(f'label noise: {noisy.num_flipped} of {len(noisy)} training labels flipped')
-    if not args.in_memory:
-        set_transform(train_set, build_transform(data_config, True, args.aa, args.reprob, args.hflip, args.upscale_from,
-                                                 args.train_crop, tuple(args.scale)))
-        return (make_loader(noisy or train_set, args, env, training=True),
-                make_loader(eval_set, args, env, training=False))
-
-    model_size = tuple(data_config['input_size'][-2:])
-    if args.aa or args.upscale_from:
-        raise InputError('--in-memory augments with pad-crop, flip and random erasing only; '
-                         'it cannot be combined with --aa or --upscale-from')
-    train_data = decode_images(train_set)
-    if tuple(train_data.images.shape[-2:]) != model_size:
-        raise InputError(f'--in-memory needs training images of the model\'s input size {model_size}, '
-                         f'got {tuple(train_data.images.shape[-2:])}')
-    if noisy is not None:
-        train_data.labels = (train_data.labels + noisy.offsets) % num_classes
-    device = env['device']
-    augment = BatchAugment(data_config['mean'], data_config['std'], hflip=args.hflip, reprob=args.reprob,
-                           device=device)
-    common = dict(batch_size=args.batch_size, rank=env['rank'], world_size=env['world_size'], seed=args.seed,
-                  device=device)
-    return (TensorBatchLoader(train_data, augment=augment, shuffle=True, **common),
-            TensorBatchLoader(transform_images(eval_set, eval_transform), **common))
-
-
-def start_loader_epoch(loader, args, epoch: int) -> None:
-    """Seed a training loader's shuffle (and, in memory, its augmentation and resolution) for ``epoch``."""
-    if isinstance(loader, TensorBatchLoader):
-        loader.set_epoch(epoch)
-        low_res = args.low_res is not None and epoch < args.low_res[1]
-        loader.augment.output_size = (args.low_res[0],) * 2 if low_res else None
-    else:
-        loader.sampler.set_epoch(epoch)
-        loader.generator.manual_seed(args.seed + epoch)
-
-
 def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, scheduler, mixup, loss_scaler,
                     model_ema, updates_per_epoch) -> Dict[str, float]:
     """One epoch of training steps. The steps never wait for the device: the loss is summed on it (float64)
@@ -394,28 +306,6 @@ def _mean_across_ranks(value: float, env) -> float:
     return reduce_tensor(torch.tensor([value], dtype=torch.float64, device=env['device']), env['world_size']).item()
 
 
-def read_history(path: str, before_epoch: int) -> List[Dict[str, Any]]:
-    """Rows of a run's summary.json for the epochs before ``before_epoch`` (what a resume keeps).
-
-    Read from the JSON, not summary.csv, whose 6 significant figures would otherwise replace the full
-    values in summary.json when the history is written back."""
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        rows = json.load(f)
-    return [row for row in rows if row['epoch'] < before_epoch]
-
-
-def write_history(output: str, history: List[Dict[str, Any]]) -> None:
-    """Rewrite summary.csv and summary.json whole, atomically."""
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=list(history[0]), lineterminator='\n')
-    writer.writeheader()
-    writer.writerows({k: f'{v:.6g}' if isinstance(v, float) else v for k, v in row.items()} for row in history)
-    atomic_write_text(os.path.join(output, 'summary.csv'), table.getvalue())
-    atomic_write_text(os.path.join(output, 'summary.json'), json.dumps(history, indent=1) + '\n')
-
-
 def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
     """Loss and accuracy curves as curves.png (needs matplotlib: ``pip install timm-ran[plot]``)."""
     try:
@@ -449,47 +339,6 @@ def plot_history(output: str, history: List[Dict[str, Any]]) -> Optional[str]:
     return path
 
 
-def hardware_description(device: torch.device) -> str:
-    """What trained a segment: the GPU's name, or the CPU's model name, vector capability (and AMX where the
-    CPU has it: bf16 speed depends on it) and threads. Segments also record the device type as a field,
-    which ``run_report.segment_hardware_kind`` reads."""
-    if device.type == 'cuda':
-        return torch.cuda.get_device_name(device)
-    cpu, flags = platform.processor() or platform.machine(), []
-    if os.path.exists('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as f:
-            first_cpu = f.read().split('\n\n')[0].splitlines()
-        fields = {key.strip(): value.strip() for key, _, value in (line.partition(':') for line in first_cpu)}
-        cpu, flags = fields.get('model name', cpu), fields.get('flags', '').split()
-    capability = torch.backends.cpu.get_cpu_capability() + (' + AMX' if 'amx_tile' in flags else '')
-    return f'{cpu} ({capability}), {torch.get_num_threads()} threads'
-
-
-class RunSegments:
-    """``segments.json`` of a run: one entry per process that trained it (the first start and every resume),
-    with its exact command, the epochs it trained, its wall time and the hardware and software it ran on.
-    Rewritten atomically after every epoch, so it always matches the checkpoint next to it."""
-
-    def __init__(self, output: str, argv: List[str], start_epoch: int, device: torch.device, world_size: int):
-        self.path = os.path.join(output, 'segments.json')
-        segments = []
-        if os.path.exists(self.path):
-            with open(self.path) as f:
-                segments = [s for s in json.load(f) if s['first_epoch'] < start_epoch]  # drop epochs rolled back
-            for segment in segments:
-                segment['last_epoch'] = min(segment['last_epoch'], start_epoch - 1)
-        self.started = time.time()
-        self.segments = segments + [dict(
-            command=shlex.join(['python', '-m', 'timm_ran.train', *argv]), first_epoch=start_epoch,
-            last_epoch=start_epoch - 1, started=time.strftime(STARTED_FORMAT), wall_time_s=0.,
-            hardware=hardware_description(device), device_type=device.type, processes=world_size,
-            software=f'torch {torch.__version__}, timm {timm.__version__}')]
-
-    def epoch_done(self, epoch: int) -> None:
-        self.segments[-1].update(last_epoch=epoch, wall_time_s=round(time.time() - self.started, 1))
-        atomic_write_text(self.path, json.dumps(self.segments, indent=1) + '\n')
-
-
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -506,6 +355,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
 
     if args.low_res is not None and (not args.in_memory or args.low_res[0] < 1 or args.low_res[1] < 0):
         raise InputError(f'--low-res SIZE EPOCHS needs --in-memory, SIZE >= 1 and EPOCHS >= 0, got {args.low_res}')
+    if args.torchcompile_mode and not args.torchcompile:
+        raise InputError(f'--torchcompile-mode {args.torchcompile_mode} needs --torchcompile')
     if not args.resume:
         refuse_finished_output(args.output)
     seed_epoch(args.seed, -1, env['rank'])
@@ -529,7 +380,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args.num_classes, args.class_names, args.input_size = num_classes, class_names, list(data_config['input_size'])
     model.pretrained_cfg = model.default_cfg = dict(model.pretrained_cfg, num_classes=num_classes, label_names=class_names,
                                 input_size=tuple(data_config['input_size']))
-    train_loader, eval_loader = build_loaders(args, env, train_set, class_names, num_classes, data_config)
+    train_loader, eval_loader = build_loaders(args, env, train_set, class_names, data_config)
 
     optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay,
                                     momentum=args.momentum, **fused_update(args.opt))
@@ -547,7 +398,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     start_epoch, saver_state = 0, {}
     if resume:
         start_epoch, saver_state = load_resume_checkpoint(resume, model, optimizer, loss_scaler, model_ema)
-    history = read_history(os.path.join(args.output, 'summary.json'), start_epoch)
+    history = read_history(args.output, start_epoch)
 
     updates_per_epoch = len(train_loader)
     scheduler, num_epochs = create_scheduler_v2(
@@ -574,14 +425,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     if env['world_size'] > 1:
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
     if args.torchcompile:  # after DDP, as timm's train.py; evaluation and checkpoints use the plain model
-        train_model = torch.compile(train_model, backend=args.torchcompile)
+        train_model = torch.compile(train_model, backend=args.torchcompile, mode=args.torchcompile_mode)
     saver = None
     if is_main:
         saver = CheckpointSaver(model, optimizer, args=args, model_ema=model_ema, amp_scaler=loss_scaler,
                                 checkpoint_dir=args.output, recovery_dir=args.output, max_history=args.checkpoint_hist)
         if resume and os.path.dirname(os.path.abspath(resume)) == os.path.abspath(args.output):
             saver.load_state_dict(saver_state)
-        atomic_write_text(os.path.join(args.output, 'args.json'), json.dumps(vars(args), indent=1) + '\n')
+        write_args(args.output, vars(args))
         segments = RunSegments(args.output, argv, start_epoch, device, env['world_size'])
         _logger.info(f'{args.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, '
                      f'{len(train_loader.dataset)} train / {len(eval_loader.dataset)} eval images, {num_epochs} epochs on {device} '
@@ -589,7 +440,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
 
     for epoch in range(start_epoch, num_epochs):
         seed_epoch(args.seed, epoch, env['rank'])
-        start_loader_epoch(train_loader, args, epoch)
+        train_loader.set_epoch(epoch)
         started = time.time()
         row: Dict[str, Any] = dict(epoch=epoch, lr=optimizer.param_groups[0]['lr'])
         row.update(train_one_epoch(train_model, train_loader, optimizer, train_loss_fn, args, env, epoch, scheduler,

@@ -13,11 +13,11 @@ from timm.data import resolve_data_config
 from torch.utils.data import DataLoader
 
 from .cli import ToolParser, add_model_arguments, int_at_least, load_model, progress_bar, run_tool
-from .data import EVAL_SPLITS, build_dataset, build_transform, class_names_of, find_split
+from .training.data import EVAL_SPLITS, build_dataset, build_transform, class_names_of, find_split
 from .errors import InputError, MissingPathError
-from .evaluation import evaluation_sums, summarise
-from .files import atomic_write_text
-from .runtime import AMP_DTYPES, warn_if_bf16_is_emulated
+from .training.evaluation import evaluation_sums, summarise
+from .training.files import atomic_write_text
+from .training.runtime import AMP_DTYPES, warn_if_bf16_is_emulated
 
 
 def build_parser() -> argparse.ArgumentParser:

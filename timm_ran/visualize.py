@@ -17,8 +17,8 @@ from PIL import Image
 from .cli import (
     ToolParser, add_model_arguments, class_names, eval_transform, int_at_least, load_image, load_model, run_tool)
 from .errors import InputError
-from .files import atomic_write
-from .ran import AttentionModule
+from .training.files import atomic_write
+from .models.ran import AttentionModule
 
 
 def _pyplot():

@@ -52,9 +52,9 @@ from timm.models._features import feature_take_indices
 from timm.models.resnetv2 import Bottleneck, DownsampleConv, PreActBottleneck
 
 from .checkpoints import fit_pretrained_file, local_weights_file
-from .errors import NoWeightsError
+from ..errors import NoWeightsError
 from .layers import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, add_into, init_weights, max_pool_3x3_s2, upsample_like
-from .pretrained import HF_HUB_ORG, bundled_file, bundled_results, cfg_has_weights, is_bundled, verify_weights
+from .pretrained import HF_HUB_ORG, cfg_has_weights, is_bundled, shipped_cfg_overlay, verify_weights
 
 __all__ = [
     'ResidualAttentionNet', 'AttentionModuleCfg', 'AttentionModule', 'AttentionMask', 'SoftMaskBranch', 'MaskLevel',
@@ -714,7 +714,21 @@ def _check_pretrained_weights(variant: str, kwargs: Dict[str, Any]) -> Dict[str,
         f"pretrained=False, or load your own checkpoint with pretrained_cfg_overlay=dict(file='PATH').")
 
 
+def _with_shipped_weights(variant: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` with the overlay of the weights shipped for the registered config's tag
+    (``shipped_cfg_overlay``), read when a model is created rather than at import. A config the caller
+    brings (``local-dir:``, ``hf-hub:``, a dict) keeps its own weights, and the caller's overlay wins."""
+    if not isinstance(kwargs.get('pretrained_cfg'), (str, type(None))):
+        return kwargs
+    cfg = resolve_pretrained_cfg(variant, kwargs.get('pretrained_cfg'))
+    shipped = shipped_cfg_overlay(f'{variant}.{cfg.tag}') if cfg.hf_hub_id else {}
+    if not shipped:
+        return kwargs
+    return dict(kwargs, pretrained_cfg_overlay={**shipped, **(kwargs.get('pretrained_cfg_overlay') or {})})
+
+
 def _create_ran(variant: str, pretrained: bool = False, **kwargs: Any) -> ResidualAttentionNet:
+    kwargs = _with_shipped_weights(variant, kwargs)
     if pretrained:
         kwargs = _check_pretrained_weights(variant, kwargs)
     num_stages = len(kwargs.get('channels', _IMAGENET['channels']))
@@ -739,26 +753,23 @@ def _cfg(**kwargs: Any) -> Dict[str, Any]:
     }
 
 
-def _cifar10_cfg(name: str) -> Dict[str, Any]:
-    """CIFAR-10 config of ``'<model>.cifar10'``; the shipped weights file and its Hub repository when
-    weights exist (see ``timm_ran.pretrained``)."""
-    file = bundled_file(name)
-    weights = dict(file=file, hf_hub_id=f'{HF_HUB_ORG}/{name}') if file else {}
-    measured = bundled_results(name)
-    if measured:
-        weights['description'] = (
-            f"top-1 {measured['top1']:.2f}% / top-5 {measured['top5']:.2f}% on CIFAR-10 test (JPEG q75 copy, "
-            f"{measured['images']} images), measured by timm_ran.validate; "
-            f"{'trained ' + measured['recipe'] + ', ' if 'recipe' in measured else ''}recipe in MODEL_CARD.md")
+def _cifar10_cfg(name: str, shipped: bool = False) -> Dict[str, Any]:
+    """CIFAR-10 config of ``'<model>.cifar10'``; ``shipped``: weights ship for it, published to the Hub as
+    ``hf_hub_id`` (the file itself is added when a model is created: ``_with_shipped_weights``)."""
     return _cfg(
         num_classes=10, input_size=(3, 32, 32), pool_size=(8, 8), crop_pct=1.0,
-        mean=CIFAR10_MEAN, std=CIFAR10_STD, label_names=CIFAR10_CLASSES, **weights)
+        mean=CIFAR10_MEAN, std=CIFAR10_STD, label_names=CIFAR10_CLASSES,
+        **(dict(hf_hub_id=f'{HF_HUB_ORG}/{name}') if shipped else {}))
 
 
 default_cfgs = generate_default_cfgs({
-    **{f'{arch}.cifar10': _cifar10_cfg(f'{arch}.cifar10') for arch in (
-        'attention56', 'attention92', 'attention128', 'attention164', 'attention236', 'attention452',
-        'resnet164_cifar')},
+    'attention56.cifar10': _cifar10_cfg('attention56.cifar10', shipped=True),
+    'attention92.cifar10': _cifar10_cfg('attention92.cifar10', shipped=True),
+    'attention128.cifar10': _cifar10_cfg('attention128.cifar10'),
+    'attention164.cifar10': _cifar10_cfg('attention164.cifar10'),
+    'attention236.cifar10': _cifar10_cfg('attention236.cifar10'),
+    'attention452.cifar10': _cifar10_cfg('attention452.cifar10'),
+    'resnet164_cifar.cifar10': _cifar10_cfg('resnet164_cifar.cifar10', shipped=True),
     'attention56_imagenet': _cfg(),
     'attention92_imagenet': _cfg(),
     'attentionnext56_imagenet': _cfg(),

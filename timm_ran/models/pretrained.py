@@ -1,9 +1,11 @@
 """Trained weights shipped with the package, checked by SHA-256 before they are loaded.
 
 The safetensors files live in the repository's ``weights/`` folder with their checksums in
-``weights/SHA256SUMS``; the wheel installs both as ``timm_ran/weights/``. ``pretrained=True`` loads
-them offline through the models' ``default_cfgs`` (``file``), and ``hf_hub_id`` names the Hub repository
-the same weights are published to. ``python -m timm_ran.export_weights`` adds weights to the folder.
+``weights/SHA256SUMS``; the wheel installs both as ``timm_ran/weights/``. A tag whose ``default_cfgs``
+entry names an ``hf_hub_id`` (the Hub repository the same weights are published to) ships weights; when
+such a model is created, ``shipped_cfg_overlay`` adds the file, so ``pretrained=True`` loads offline, and
+the accuracy measured on it (``<name>.json``). Nothing here is read at import.
+``python -m timm_ran.export_weights`` adds weights to the folder.
 """
 import functools
 import hashlib
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ['HF_HUB_ORG', 'CHECKSUMS', 'weights_dir', 'bundled_weights', 'bundled_names', 'bundled_file',
-           'bundled_results',
+           'bundled_results', 'shipped_cfg_overlay',
            'sha256_of', 'verify_weights', 'read_checksums', 'cfg_has_weights', 'is_bundled']
 
 HF_HUB_ORG = 'timm-ran'
@@ -21,8 +23,9 @@ CHECKSUMS = 'SHA256SUMS'
 
 def weights_dir() -> Path:
     """``timm_ran/weights`` in an installed package, else the source checkout's ``weights/``."""
-    installed = Path(__file__).resolve().parent / 'weights'
-    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / 'weights'
+    package = Path(__file__).resolve().parents[1]
+    installed = package / 'weights'
+    return installed if installed.is_dir() else package.parent / 'weights'
 
 
 def bundled_weights() -> Dict[str, str]:
@@ -39,7 +42,7 @@ def bundled_names(folder: Optional[Path] = None) -> List[str]:
 
 def read_checksums(path: Path) -> Dict[str, str]:
     """File name -> SHA-256 from a ``sha256sum``-style file (empty if there is none). Read once per version
-    of the file (its path, size and modification time), so the model configs built at import share one read."""
+    of the file (its path, size and modification time), however many models are created."""
     path = Path(path)
     if not path.is_file():
         return {}
@@ -68,6 +71,22 @@ def bundled_results(name: str) -> Optional[Dict[str, Any]]:
     """The accuracy measured on the weights shipped for ``'<model>.<tag>'`` (``<name>.json``), if any."""
     path = weights_dir() / f'{name}.json'
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def shipped_cfg_overlay(name: str) -> Dict[str, Any]:
+    """What the weights shipped for ``'<model>.<tag>'`` add to its pretrained config: the file and, in
+    ``description``, the accuracy measured on it; empty when none ship."""
+    file = bundled_file(name)
+    if not file:
+        return {}
+    overlay = dict(file=file)
+    measured = bundled_results(name)
+    if measured:
+        overlay['description'] = (
+            f"top-1 {measured['top1']:.2f}% / top-5 {measured['top5']:.2f}% on CIFAR-10 test (JPEG q75 copy, "
+            f"{measured['images']} images), measured by timm_ran.validate; "
+            f"{'trained ' + measured['recipe'] + ', ' if 'recipe' in measured else ''}recipe in MODEL_CARD.md")
+    return overlay
 
 
 def sha256_of(path: str) -> str:

@@ -2,7 +2,7 @@
 in-place arithmetic on the CPU, and the shared pooling layer; and what the RAN and attention-refined
 networks share: the weight init and the CIFAR-10 constants of their configs.
 
-The paper's blocks (``timm_ran.ran``) call these; each one computes exactly what its plain PyTorch
+The paper's blocks (``timm_ran.models.ran``) call these; each one computes exactly what its plain PyTorch
 counterpart does (``tests/test_fast_paths.py``).
 """
 import torch

@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors import safe_open
 from timm.models import clean_state_dict
 
-from .errors import CheckpointError, MissingPathError
+from ..errors import CheckpointError, MissingPathError
 
 __all__ = ['describe_file', 'load_checkpoint_file', 'read_state_dict', 'check_state_dict', 'fit_pretrained_file',
            'read_weights', 'training_args', 'file_cfg_overlay', 'weights_metadata', 'WEIGHTS_METADATA', 'local_weights_file']

@@ -2,12 +2,12 @@
 
 A data set is named as in timm's train.py: ``--dataset ''`` (the default) reads ``--data-dir`` as an
 image folder or a tar of class folders, one per split (``train/`` or ``train.tar``, ``val/`` or
-``test.tar``, ...; the CIFAR-10 JPEG copy in ``../shared/data/cifar10-jpeg`` is of this kind);
+``test.tar``, ...);
 ``torch/cifar10`` and ``torch/cifar100`` read torchvision's CIFAR files from ``--data-dir``.
 """
 import math
 import os
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from timm.data import create_dataset, create_transform, rand_augment_transform
@@ -16,10 +16,11 @@ from timm.data.random_erasing import RandomErasing
 from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
-from .errors import InputError, MissingPathError
+from ..errors import InputError, MissingPathError
 
-__all__ = ['TRAIN_CROPS', 'EVAL_SPLITS', 'find_split', 'resolve_split', 'build_dataset', 'set_transform', 'class_names_of', 'small_image_train_transform',
-           'build_transform', 'holdout_split', 'epoch_seed', 'NoisyLabels']
+__all__ = ['TRAIN_CROPS', 'EVAL_SPLITS', 'find_split', 'resolve_split', 'build_dataset', 'Transformed', 'class_names_of',
+           'small_image_train_transform', 'build_transform', 'holdout_split', 'epoch_seed', 'shuffle_seed',
+           'NoisyLabels']
 
 SMALL_IMAGE_MAX = 64  # inputs up to this size train with pad-and-crop (CIFAR style), larger with random resized crops
 
@@ -140,23 +141,25 @@ def build_dataset(
         seed: int = 0,
         class_names: Optional[Sequence[str]] = None,
 ) -> Dataset:
-    """A timm data set (``create_dataset``) for ``split``, optionally a seeded random subset of it.
+    """A timm data set (``create_dataset``) for ``split`` with its ``transform`` (None: PIL images, to be
+    shared by views that transform them differently, ``Transformed``), optionally a seeded random subset.
 
     ``class_names`` pins the label order (the training set's classes) for an evaluation split.
     """
     if name.startswith('torch/'):
-        dataset = create_dataset(name, root=root, split=split, is_training=split == 'train', download=False)
+        dataset = create_dataset(name, root=root, split=split, is_training=split == 'train', download=False,
+                                 transform=transform)
     else:
         class_map = {c: i for i, c in enumerate(class_names)} if class_names else ''
         folder = resolve_split(root, split)
         try:
-            dataset = create_dataset(name, root=folder, split=split, search_split=False, class_map=class_map)
+            dataset = create_dataset(name, root=folder, split=split, search_split=False, class_map=class_map,
+                                     transform=transform)
         except RuntimeError as error:  # timm's folder reader: 'Found 0 images in subfolders of ...'
             if 'Found 0 images' not in str(error):
                 raise
             raise MissingPathError(f'no images in the class folders of {folder!r} (split {split!r} of --data-dir '
                                    f'{root!r}): expected <class>/<image> files') from None
-    set_transform(dataset, transform)
     if subset is not None and subset < len(dataset):
         indices = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:subset]
         return Subset(dataset, indices.sort().values.tolist())
@@ -164,26 +167,35 @@ def build_dataset(
 
 
 def _unwrap(dataset: Dataset) -> Dataset:
-    while isinstance(dataset, Subset):
+    while isinstance(dataset, (Subset, Transformed)):
         dataset = dataset.dataset
     return dataset
 
 
-def holdout_split(train_set: Dataset, eval_set: Dataset, count: int, seed: int = 0) -> Tuple[Subset, Subset]:
-    """Hold ``count`` images out of a training split for evaluation (recipe selection without the test set).
+class Transformed(Dataset):
+    """The images of ``dataset`` (a ``build_dataset`` data set without a transform, or a ``Subset`` of one)
+    through ``transform``, with their labels; the training and held-out views of one split share its data set."""
 
-    ``train_set`` and ``eval_set`` are two copies of the same split (``build_dataset`` called twice, so
-    they can carry the training and the evaluation transform); a seeded random ``count`` of its images go
-    to the evaluation side and the rest to the training side, disjoint.
-    """
-    if len(train_set) != len(eval_set):
-        raise ValueError(f'holdout_split needs two copies of one split, got {len(train_set)} and {len(eval_set)} images')
-    if not 0 < count < len(train_set):
-        raise InputError(f'--holdout must be in 1..{len(train_set) - 1} (the training split has {len(train_set)} '
+    def __init__(self, dataset: Dataset, transform: Callable):
+        self.dataset, self.transform = dataset, transform
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        image, target = self.dataset[index]
+        return self.transform(image), target
+
+
+def holdout_split(dataset: Dataset, count: int, seed: int = 0) -> Tuple[Subset, Subset]:
+    """Hold ``count`` images out of a training split for evaluation (recipe selection without the test set):
+    a seeded random ``count`` of its images for evaluation, the rest for training, disjoint."""
+    if not 0 < count < len(dataset):
+        raise InputError(f'--holdout must be in 1..{len(dataset) - 1} (the training split has {len(dataset)} '
                          f'images), got {count}')
-    order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     held, rest = order[:count].sort().values.tolist(), order[count:].sort().values.tolist()
-    return Subset(train_set, rest), Subset(eval_set, held)
+    return Subset(dataset, rest), Subset(dataset, held)
 
 
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
@@ -193,9 +205,10 @@ def epoch_seed(seed: int, epoch: int, rank: int) -> int:
     return seed + 1_000_003 * (epoch + 1) + 7919 * rank
 
 
-def set_transform(dataset: Dataset, transform) -> None:
-    """Set the transform of a data set made by ``build_dataset`` (also through a ``Subset``)."""
-    _unwrap(dataset).transform = transform
+def shuffle_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch's order of the training images, the same on every rank (each takes its share):
+    ``DistributedSampler``'s own formula, which the in-memory loader uses too."""
+    return seed + epoch
 
 
 def class_names_of(dataset: Dataset) -> Sequence[str]:

@@ -7,21 +7,23 @@ images are 150 MB as uint8, decoded once at start, and the CIFAR augmentation (p
 padding, random crop, horizontal flip; optionally random erasing) costs little on a whole batch of
 tensors. On a GPU the decoded images are held on the device and batches are cut and augmented there.
 ``python -m timm_ran.train --in-memory`` uses this path; the augmentation draws from the same
-distributions as the per-image one of ``timm_ran.data.small_image_train_transform`` (tested), and the
+distributions as the per-image one of ``timm_ran.training.data.small_image_train_transform`` (tested), and the
 evaluation images are exactly those of the per-image evaluation transform (they are that transform's
 output, computed once).
 """
+import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from timm.data.random_erasing import RandomErasing
 from torch.utils.data import Dataset
+from torchvision.transforms.functional import pil_to_tensor
 
-from .data import epoch_seed, set_transform
+from .data import Transformed, epoch_seed, shuffle_seed
 
-__all__ = ['ImageTensors', 'decode_images', 'transform_images', 'BatchAugment', 'TensorBatchLoader']
+__all__ = ['ImageTensors', 'decode_images', 'transform_images', 'BatchRandomErasing', 'BatchAugment',
+           'TensorBatchLoader']
 
 
 @dataclass
@@ -43,42 +45,83 @@ def _stack(dataset: Dataset) -> ImageTensors:
     return ImageTensors(torch.stack(images), torch.tensor(labels, dtype=torch.long))
 
 
+def _rgb_uint8(image) -> torch.Tensor:
+    return pil_to_tensor(image.convert('RGB'))
+
+
 def decode_images(dataset: Dataset) -> ImageTensors:
-    """Decode every image of a ``build_dataset`` data set once, as uint8 (N, 3, H, W).
+    """Decode every image of a ``build_dataset`` data set without a transform once, as uint8 (N, 3, H, W).
 
     The images must all have one size (CIFAR: 32x32); a data set of mixed sizes is an error.
     """
-    from torchvision.transforms.functional import pil_to_tensor
-    set_transform(dataset, lambda image: pil_to_tensor(image.convert('RGB')))
     try:
-        return _stack(dataset)
+        return _stack(Transformed(dataset, _rgb_uint8))
     except RuntimeError as error:  # torch.stack of unequal sizes
         raise ValueError(f'in-memory data needs images of one size: {error}') from error
-    finally:
-        set_transform(dataset, None)
 
 
 def transform_images(dataset: Dataset, transform: Callable) -> ImageTensors:
-    """Apply ``transform`` (a deterministic evaluation transform) to every image once."""
-    set_transform(dataset, transform)
-    try:
-        return _stack(dataset)
-    finally:
-        set_transform(dataset, None)
+    """Apply ``transform`` (a deterministic evaluation transform) to every image of a ``build_dataset`` data
+    set without a transform, once."""
+    return _stack(Transformed(dataset, transform))
+
+
+class BatchRandomErasing:
+    """timm's ``RandomErasing`` in pixel mode (Zhong et al., 2017: one rectangle per image with probability
+    ``probability``, of ``min_area``..``max_area`` of the image and an aspect ratio log-uniform in
+    ``min_aspect``..1/``min_aspect``, drawn up to 10 times until it fits, filled with per-pixel standard normal
+    noise) for a whole batch in a few batched operations, where timm's loops over the images in Python and
+    launches several kernels for each erased one. The same distribution (tests/test_batch_data.py compares
+    the two, seeded); the rectangles are drawn from ``generator`` (a CPU generator, like the crops), the noise
+    from the device's global generator, like timm's."""
+
+    ATTEMPTS = 10  # timm's
+
+    def __init__(self, probability: float, min_area: float = 0.02, max_area: float = 1 / 3, min_aspect: float = 0.3):
+        if not 0 <= probability <= 1:
+            raise ValueError(f'probability must be in [0, 1], got {probability}')
+        self.probability, self.min_area, self.max_area = probability, min_area, max_area
+        self.log_aspect = (math.log(min_aspect), math.log(1 / min_aspect))
+
+    def rectangles(self, batch: int, height: int, width: int, generator: torch.Generator) -> torch.Tensor:
+        """(batch, 4) int64 top, left, h, w of each image's rectangle; h = w = 0 where nothing is erased."""
+        shape = (batch, self.ATTEMPTS)
+        area = height * width * (self.min_area + (self.max_area - self.min_area) * torch.rand(shape, generator=generator,
+                                                                                              dtype=torch.float64))
+        aspect = torch.exp(self.log_aspect[0] + (self.log_aspect[1] - self.log_aspect[0]) *
+                           torch.rand(shape, generator=generator, dtype=torch.float64))
+        h, w = torch.round(torch.sqrt(area * aspect)).long(), torch.round(torch.sqrt(area / aspect)).long()
+        fits = (h < height) & (w < width)
+        first = torch.where(fits.any(1), fits.long().argmax(1), -1)  # the first attempt that fits, as timm takes
+        erased = (torch.rand(batch, generator=generator) < self.probability) & (first >= 0)
+        pick = first.clamp(min=0).unsqueeze(1)
+        h, w = h.gather(1, pick).squeeze(1) * erased, w.gather(1, pick).squeeze(1) * erased
+        top = (torch.rand(batch, generator=generator, dtype=torch.float64) * (height - h + 1)).long()
+        left = (torch.rand(batch, generator=generator, dtype=torch.float64) * (width - w + 1)).long()
+        return torch.stack([top, left, h, w], 1)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        batch, _, height, width = images.shape
+        top, left, h, w = self.rectangles(batch, height, width, generator).to(images.device).unbind(1)
+        rows = torch.arange(height, device=images.device).view(1, height, 1)
+        cols = torch.arange(width, device=images.device).view(1, 1, width)
+        inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + h).view(-1, 1, 1)) &
+                  (cols >= left.view(-1, 1, 1)) & (cols < (left + w).view(-1, 1, 1))).unsqueeze(1)
+        return torch.where(inside, torch.randn_like(images), images)
 
 
 class BatchAugment:
     """CIFAR augmentation of a uint8 batch (B, C, H, W) to a normalised float batch, each image drawn
     independently: reflect-pad by ``padding`` and crop back to H x W at a random offset, flip
     horizontally with probability ``hflip``, scale to [0, 1] and normalise by ``mean``/``std``, then
-    timm's per-image random erasing with probability ``reprob`` (pixel mode, as the per-image path).
+    random erasing with probability ``reprob`` (timm's pixel mode, as the per-image path, batched:
+    ``BatchRandomErasing``).
     With ``output_size`` set (progressive resizing), the normalised batch is down-sampled to that size
     (bilinear, anti-aliased) before the erasing.
 
-    The crop offsets and flips come from ``generator`` (a CPU generator, so a seed gives the same crops on
-    every device); random erasing draws from Python's and torch's global generators, as timm's
-    ``RandomErasing`` does (``timm_ran.train`` seeds both every epoch). ``device``: where the batches are
-    (the augmentation runs there).
+    The crop offsets, flips and erased rectangles come from ``generator`` (a CPU generator, so a seed gives the
+    same ones on every device); the erasing noise from torch's global generator (``timm_ran.train`` seeds it
+    every epoch). ``device``: where the batches are (the augmentation runs there).
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], padding: int = 4, hflip: float = 0.5,
@@ -90,7 +133,7 @@ class BatchAugment:
         self.padding, self.hflip = padding, hflip
         self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
-        self.random_erasing = RandomErasing(reprob, mode='pixel', device=str(device)) if reprob > 0 else None
+        self.random_erasing = BatchRandomErasing(reprob) if reprob > 0 else None
         self.output_size: Optional[Tuple[int, int]] = None
 
     def crop_and_flip(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -116,7 +159,7 @@ class BatchAugment:
         if self.output_size is not None and tuple(self.output_size) != tuple(out.shape[-2:]):
             out = F.interpolate(out, size=self.output_size, mode='bilinear', antialias=True, align_corners=False)
         if self.random_erasing is not None:
-            out = self.random_erasing(out)
+            out = self.random_erasing(out, generator)
         return out
 
 
@@ -128,28 +171,33 @@ class TensorBatchLoader:
     repetition to a multiple of world_size as ``DistributedSampler`` does; incomplete batches are
     dropped and each batch goes through ``augment``. Evaluation (``shuffle=False``): every image exactly
     once across the ranks, in order, unchanged. ``device``: the images and labels are moved there once
-    (a GPU holds CIFAR-10's 150 MB easily), and batches are cut and augmented there.
+    (a GPU holds CIFAR-10's 150 MB easily), and batches are cut and augmented there. ``low_res``: (SIZE,
+    EPOCHS), the first EPOCHS epochs train at SIZE x SIZE (progressive resizing, ``BatchAugment.output_size``).
     """
 
     def __init__(self, data: ImageTensors, batch_size: int, augment: Optional[BatchAugment] = None,
                  shuffle: bool = False, rank: int = 0, world_size: int = 1, seed: int = 0,
-                 device: Union[str, torch.device] = 'cpu'):
+                 device: Union[str, torch.device] = 'cpu', low_res: Optional[Tuple[int, int]] = None):
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         if shuffle and augment is None:
             raise ValueError('a training loader (shuffle=True) needs an augment')
         self.dataset = ImageTensors(data.images.to(device), data.labels.to(device))
-        self.batch_size, self.augment, self.shuffle = batch_size, augment, shuffle
+        self.batch_size, self.augment, self.shuffle, self.low_res = batch_size, augment, shuffle, low_res
         self.rank, self.world_size, self.seed, self.epoch = rank, world_size, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
+        """The epoch whose order, augmentation and resolution the next pass draws."""
         self.epoch = epoch
+        if self.augment is not None:
+            low_res = self.low_res is not None and epoch < self.low_res[1]
+            self.augment.output_size = (self.low_res[0],) * 2 if low_res else None
 
     def _indices(self) -> torch.Tensor:
         count = len(self.dataset)
         if not self.shuffle:
             return torch.arange(self.rank, count, self.world_size)
-        order = torch.randperm(count, generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        order = torch.randperm(count, generator=torch.Generator().manual_seed(shuffle_seed(self.seed, self.epoch)))
         total = -(-count // self.world_size) * self.world_size
         order = torch.cat([order, order[:total - count]])
         return order[self.rank:total:self.world_size]

@@ -1,7 +1,7 @@
 """A ResNet whose residuals are refined by attention maps from a frozen self-supervised ViT.
 
 Paper: `Refining Residual Mappings Using Regions of High Attention` - C. Wang, Stanford (the
-"attention-refined ResNet"; ``../shared/papers/wang-refining-residual-mappings-vit-attention.md``). A
+"attention-refined ResNet"; docs/attnrefine.md in the repository). A
 related design to the Residual Attention Network: the soft masks are not learnt from the image by an
 encoder-decoder but from an external attention map, the [CLS] self-attention of a self-supervised ViT.
 

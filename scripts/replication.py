@@ -1,0 +1,246 @@
+"""The paper's CIFAR-10 claims settled with paired seeds (issue 51): run them, and generate their page.
+
+    python scripts/replication.py command KEY          # print the command that trains claim KEY
+    python scripts/replication.py run KEY              # train it (resumable), then copy its tables and logs
+    python scripts/replication.py table                # print docs/replication.md as the results make it
+    python scripts/replication.py table --write        # write docs/replication.md and README's verdict block
+
+Every claim is a ``timm_ran.experiments ablation --seeds`` comparison at the short schedule chosen in step 1
+(``results/schedule/choice.json``), with the shipped recipe (``scripts/cifar10_recipe.sh``) but its fixed
+seed, on the CIFAR-10 JPEG copy; the runs live in ``~/timm-ran-runs/replication/`` (``runs/``, shared by the
+claims, so a network trained for one claim with a seed is not trained again for another), and ``run`` copies
+the comparison table (``<what>.json`` / ``.md``) to ``results/replication/KEY/`` and every run's logs to
+``results/replication/runs/``, never the resume state. The page has one row per claim: the paper's errors,
+ours (top-1 mean +/- sd over n seeds), the paired difference with its 95% t-interval, the verdict
+(``timm_ran.training.seeds``), the CPU-hours its runs took (a run shared with an earlier claim counts there)
+and the command.
+"""
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from timm_ran.training.files import atomic_write_text
+from timm_ran.training.run_log import load_run, training_time
+from run_report import copy_logs
+from timm_ran.experiments import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / 'results' / 'replication'
+SCHEDULE = ROOT / 'results' / 'schedule'
+CHOICE = SCHEDULE / 'choice.json'
+RUNS = Path.home() / 'timm-ran-runs' / 'replication'
+DATA_DIR = '../shared/data/cifar10-jpeg'
+PAGE = ROOT / 'docs' / 'replication.md'
+
+def _markers(name: str) -> Tuple[str, str]:
+    return f'<!-- begin generated: {name} -->', f'<!-- end generated: {name} -->'
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    claim: str
+    source: str
+    what: str
+    models: Tuple[str, ...]
+    seeds: Tuple[int, ...]
+    noise_levels: Tuple[float, ...] = ()
+
+    def options(self) -> List[str]:
+        return ['--noise-levels', *map(str, self.noise_levels)] if self.noise_levels else []
+
+    def planned(self) -> List[Dict[str, Any]]:
+        """The rows ``timm_ran.experiments`` will train, with the paper's errors (before any is trained)."""
+        variants = plan(self.what, self.models, **({'noise_levels': self.noise_levels} if self.noise_levels else {}))
+        return [dict(group=v.group, variant=v.label, model=v.model, paper_error=v.paper_error) for v in variants]
+
+
+# the issue's order: the budget goes down this list
+CLAIMS = (
+    Claim('attention92-vs-resnet164', 'Attention-92 has a lower error than ResNet-164', 'Table 6',
+          'attention-vs-resnet', ('attention92',), (1, 2, 3)),
+    Claim('arl-vs-nal-attention56', 'attention residual learning beats naive attention learning, Attention-56',
+          'Table 3', 'arl-vs-nal', ('attention56',), (1, 2, 3)),
+    Claim('arl-vs-nal-attention164', 'the gap of naive attention learning grows with depth, Attention-164',
+          'Table 3', 'arl-vs-nal', ('attention164',), (1,)),
+    Claim('mask-type-attention56', 'mixed attention beats channel and spatial attention, Attention-56',
+          'Table 1', 'mask-type', ('attention56',), (1, 2, 3)),
+    Claim('noisy-labels', 'Attention-92 keeps a lower error than ResNet-164 with 30% and 70% noisy labels',
+          'Table 5', 'noisy-labels', ('resnet164_cifar', 'attention92'), (1,), (0.3, 0.7)),
+)
+CLAIM_KEYS = tuple(c.key for c in CLAIMS)
+
+
+def schedule_epochs() -> Optional[int]:
+    """The epochs of the schedule step 1 chose, or None until it has chosen."""
+    return json.loads(CHOICE.read_text())['epochs'] if CHOICE.is_file() else None
+
+
+def recipe_args() -> List[str]:
+    """The shipped recipe (``scripts/cifar10_recipe.sh``, with ``--amp`` where bf16 is native) without its
+    fixed ``--seed``: the claims set the seeds."""
+    script = f'. {ROOT}/scripts/cifar10_recipe.sh; printf "%s\\n" "${{recipe[@]}}" $amp'
+    tokens = subprocess.run(['bash', '-c', script], check=True, capture_output=True, text=True).stdout.split()
+    at = tokens.index('--seed')
+    return tokens[:at] + tokens[at + 2:]
+
+
+def command(claim: Claim, epochs: int) -> List[str]:
+    return ['python', '-m', 'timm_ran.experiments', 'ablation', '--what', claim.what, '--models', *claim.models,
+            '--seeds', *map(str, claim.seeds), *claim.options(), '--output', str(RUNS / claim.key),
+            '--data-dir', DATA_DIR, '--epochs', str(epochs), *recipe_args()]
+
+
+def run(claim: Claim) -> None:
+    epochs = schedule_epochs()
+    if epochs is None:
+        raise SystemExit(f'error: no schedule chosen yet ({CHOICE.relative_to(ROOT)}): finish step 1 first')
+    shared = RUNS / 'runs'
+    shared.mkdir(parents=True, exist_ok=True)
+    own = RUNS / claim.key / 'runs'
+    if not own.exists():  # the claims share their runs
+        own.parent.mkdir(parents=True, exist_ok=True)
+        own.symlink_to(shared, target_is_directory=True)
+    subprocess.run(command(claim, epochs), cwd=ROOT, check=True)
+    save(claim)
+
+
+def save(claim: Claim) -> None:
+    """Copy a claim's comparison table and its runs' logs into results/."""
+    destination = RESULTS / claim.key
+    destination.mkdir(parents=True, exist_ok=True)
+    for suffix in ('json', 'md'):
+        source = RUNS / claim.key / f'{claim.what}.{suffix}'
+        atomic_write_text(str(destination / source.name), source.read_text())
+    report = json.loads((destination / f'{claim.what}.json').read_text())
+    for name in run_names(report):
+        copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name), title=f'{name}: a run of the replication')
+
+
+def run_names(report: Dict[str, Any]) -> List[str]:
+    return [f"{row['run']}-seed{seed}" for row in report['rows'] for seed in row['seeds']]
+
+
+def _read_report(claim: Claim) -> Optional[Dict[str, Any]]:
+    path = RESULTS / claim.key / f'{claim.what}.json'
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _fmt_interval(difference: Dict[str, Any]) -> str:
+    if difference['low'] is None:
+        return f"{difference['mean']:+.2f} (1 seed: no interval)"
+    return f"{difference['mean']:+.2f} [{difference['low']:+.2f}, {difference['high']:+.2f}]"
+
+
+def comparisons(report: Dict[str, Any]) -> List[Tuple[Dict[str, Any], Dict[str, Any]]]:
+    """(reference, variant) rows of a seeded comparison table: each row against its group's first."""
+    references: Dict[str, Dict[str, Any]] = {}
+    pairs = []
+    for row in report['rows']:
+        if row['group'] in references:
+            pairs.append((references[row['group']], row))
+        else:
+            references[row['group']] = row
+    return pairs
+
+
+def _paper(ref: Dict[str, Any], row: Dict[str, Any]) -> str:
+    if ref['paper_error'] is None or row['paper_error'] is None:
+        return '-'
+    return f"{ref['paper_error']:.2f} / {row['paper_error']:.2f}"
+
+
+def claims_hours() -> Dict[str, float]:
+    """CPU-hours of each claim's runs (the sum of their epochs' times); a run shared with an earlier claim
+    counts there."""
+    counted, hours = set(), {}
+    for claim in CLAIMS:
+        report = _read_report(claim)
+        names = [n for n in run_names(report) if n not in counted] if report else []
+        counted.update(names)
+        hours[claim.key] = sum(training_time(load_run(str(RESULTS / 'runs' / n))['summary']) for n in names) / 3600
+    return hours
+
+
+def _label(title: str, ref: Dict[str, Any], row: Dict[str, Any]) -> str:
+    group = f" ({row['group']})" if row['group'] != row['model'] else ''
+    return f"{title}: {row['variant']} against {ref['variant']}{group}"
+
+
+def _rows(claim: Claim, report: Optional[Dict[str, Any]], hours: float, epochs: Optional[int],
+          with_command: bool) -> List[List[str]]:
+    """One row per comparison of a claim (each variant against its group's reference), or one saying it has
+    not run."""
+    title = f'{claim.claim} ({claim.source})'
+    if report is None:
+        planned = f"`{' '.join(command(claim, epochs))}`" if epochs else 'once step 1 has chosen the schedule'
+        return [[_label(title, ref, row), _paper(ref, row), '-', '-', 'not run yet', '0.00'] +
+                ([planned] if with_command else []) for ref, row in comparisons(dict(rows=claim.planned()))]
+    rows = []
+    for ref, row in comparisons(report):
+        rows.append([_label(title, ref, row), _paper(ref, row),
+                     f"{ref['top1']:.2f} +/- {ref['top1_sd']:.2f} / {row['top1']:.2f} +/- {row['top1_sd']:.2f} "
+                     f"(n = {row['n']})", _fmt_interval(row['top1_difference']), row.get('verdict', '-'),
+                     f'{hours:.2f}'] + ([f"`{report['command']}`"] if with_command else []))
+    return rows
+
+
+HEADER = ['claim (paper)', 'paper error (%), reference / variant',
+          'our top-1 (%), reference / variant: mean +/- sd', 'top-1 difference (points): mean [95% CI]', 'verdict',
+          'CPU-hours']
+
+
+def block(name: str, with_command: bool) -> str:
+    """The generated table: the page's (``with_command``) or README's."""
+    epochs, hours = schedule_epochs(), claims_hours()
+    step1 = sum(training_time(load_run(str(folder))['summary']) for folder in sorted(SCHEDULE.iterdir())
+                if (folder / 'args.json').is_file()) / 3600
+    header = HEADER + (['command'] if with_command else [])
+    rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), hours[claim.key], epochs, with_command)]
+    schedule = f'{epochs} epochs' if epochs else 'not chosen yet (step 1 is in progress)'
+    begin, end = _markers(name)
+    return '\n'.join([begin, f'Schedule: {schedule}. CPU-hours spent (the sum of the runs\' epochs): '
+                              f'{step1:.2f} on the schedule search (step 1), {sum(hours.values()):.2f} on the claims, '
+                              f'{step1 + sum(hours.values()):.2f} of the issue\'s 70 in all.', '',
+                       '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header),
+                       *('| ' + ' | '.join(r) + ' |' for r in rows), end])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    commands = parser.add_subparsers(dest='action', required=True)
+    for action in ('command', 'run'):
+        commands.add_parser(action).add_argument('key', choices=CLAIM_KEYS)
+    commands.add_parser('table').add_argument('--write', action='store_true',
+                                              help='write docs/replication.md and README.md')
+    args = parser.parse_args(argv)
+    if args.action in ('command', 'run'):
+        claim = CLAIMS[CLAIM_KEYS.index(args.key)]
+        if args.action == 'run':
+            run(claim)
+        else:
+            epochs = schedule_epochs()
+            print(' '.join(command(claim, epochs)) if epochs else 'no schedule chosen yet (step 1)')
+        return 0
+    generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False)}
+    if not args.write:
+        print(generated[PAGE])
+        return 0
+    for path, text in generated.items():
+        atomic_write_text(str(path), replace_block(path.read_text(), text))
+    return 0
+
+
+def replace_block(text: str, generated: str) -> str:
+    """``text`` with the block of ``generated``'s markers replaced by it."""
+    begin, end = generated.splitlines()[0], generated.splitlines()[-1]
+    start, stop = text.index(begin), text.index(end) + len(end)
+    return text[:start] + generated + text[stop:]
+
+
+if __name__ == '__main__':
+    sys.exit(main())
