@@ -26,6 +26,7 @@ from torch.profiler import ProfilerActivity, profile
 import timm
 from timm_ran import train
 from timm_ran.training.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
+from timm_ran.training.run_log import hardware_fields
 from timm_ran.training.runtime import autocast_context, cpu_has_native_bf16
 
 
@@ -90,7 +91,7 @@ def main() -> None:
     reference = model_ops(args.model, args.batch_size, args.steps, amp)
     step = step_ops(args.model, args.batch_size, args.steps, amp)
     result = dict(label=args.label, model=args.model, batch_size=args.batch_size, amp=amp,
-                  hardware=train.hardware_description(torch.device('cpu')), torch=torch.__version__,
+                  hardware=hardware_fields(torch.device('cpu'))['hardware'], torch=torch.__version__,
                   model_forward_backward_ops=reference, train_step_ops=step, added_ops=step - reference,
                   command=' '.join(['python', *sys.argv]))
     os.makedirs(os.path.dirname(args.output) or '.', exist_ok=True)

@@ -25,7 +25,7 @@ import torch
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.runtime import cpu_has_native_bf16
 from timm_ran.training.seeds import paired_difference, spread
-from timm_ran.train import hardware_description
+from timm_ran.training.run_log import hardware_fields
 
 CROPS = ('pad', 'rrc')
 
@@ -88,7 +88,7 @@ def main() -> None:
     report = dict(command=shlex.join(['python', 'scripts/geometry_comparison.py', *sys.argv[1:]]),
                   run_command=shlex.join(['python', *template[1:]]).replace("'--seed' '0'", '--seed SEED')
                   .replace('--seed 0', '--seed SEED'),
-                  hardware=hardware_description(torch.device('cpu')),
+                  hardware=hardware_fields(torch.device('cpu'))['hardware'],
                   seeds=args.seeds, top1={})
     for seed in args.seeds:
         for crop in CROPS:

@@ -277,7 +277,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, args, env, epoch, schedul
         if not progress.disable:  # a bar on a terminal: its loss figure waits for the device
             progress.set_postfix(loss=f'{loss_sum.item() / images_seen:.4f}',
                                  lr=f"{optimizer.param_groups[0]['lr']:.4g}")
-    if steps == 0:  # fit_batch_size prevents it; a run that trains nothing must never look like one that did
+    if steps == 0:  # build_loaders shrinks the batch to the data, preventing it; a run that trains nothing must never look like one that did
         raise RuntimeError(f'epoch {epoch} made no optimiser step: the training loader gave no batch')
     mean_loss = loss_sum.item() / images_seen  # waits for the device's last step, so the time below includes it
     train_time = time.time() - started  # includes data loading: the rate a run actually trains at
