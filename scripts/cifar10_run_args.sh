@@ -1,5 +1,6 @@
-# Sourced by scripts/train_cifar10.sh and scripts/ship_cifar10.sh: reads their arguments
-# MODEL RUN_DIR [DATA_DIR] into $model, $run_dir and $data_dir, or exits 2 with the usage.
+# Sourced by scripts/train_cifar10.sh, train_cifar10_cpu.sh, train_cifar10_schedule.sh and ship_cifar10.sh:
+# reads their arguments MODEL RUN_DIR [DATA_DIR] into $model, $run_dir and $data_dir, or exits 2 with the
+# usage.
 models=(attention56 attention92 resnet164_cifar)
 if [ $# -lt 2 ]; then
     echo "usage: $0 MODEL RUN_DIR [DATA_DIR]   (MODEL: one of ${models[*]})" >&2

@@ -2,6 +2,7 @@
 
     python scripts/replication.py command KEY          # print the command that trains claim KEY
     python scripts/replication.py run KEY              # train it (resumable), then copy its tables and logs
+    python scripts/replication.py save KEY             # copy what it has so far (at every stop of a session)
     python scripts/replication.py table                # print docs/replication.md as the results make it
     python scripts/replication.py table --write        # write docs/replication.md and README's verdict block
 
@@ -9,11 +10,15 @@ Every claim is a ``timm_ran.experiments ablation --seeds`` comparison at the sho
 (``results/schedule/choice.json``), with the shipped recipe (``scripts/cifar10_recipe.sh``) but its fixed
 seed, on the CIFAR-10 JPEG copy; the runs live in ``~/timm-ran-runs/replication/`` (``runs/``, shared by the
 claims, so a network trained for one claim with a seed is not trained again for another), and ``run`` copies
-the comparison table (``<what>.json`` / ``.md``) to ``results/replication/KEY/`` and every run's logs to
-``results/replication/runs/``, never the resume state. The page has one row per claim: the paper's errors,
-ours (top-1 mean +/- sd over n seeds), the paired difference with its 95% t-interval, the verdict
-(``timm_ran.training.seeds``), the CPU-hours its runs took (a run shared with an earlier claim counts there)
-and the command.
+the comparison table (``<what>.json`` / ``.md``, written after every seed) to ``results/replication/KEY/``
+and the logs of every run it has, finished or not, to ``results/replication/runs/``, never the resume state.
+``run`` trains from a clone of this repository kept outside the work tree and pinned at one commit
+(``git clone`` + ``git checkout``; its segments record that commit), so that every seed of every claim
+trains with the same code while the project moves on; ``save`` and ``table`` run in the work tree.
+
+The page has one row per claim: the paper's errors, ours (top-1 mean +/- sd over n seeds), the paired
+difference with its 95% t-interval, the verdict (``timm_ran.training.seeds``), the CPU-hours its runs took
+(a run shared with an earlier claim counts there) and the command.
 """
 import argparse
 import json
@@ -26,7 +31,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import load_run, training_time
 from run_report import copy_logs
-from timm_ran.experiments import plan
+from timm_ran.experiments import Variant, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'results' / 'replication'
@@ -53,10 +58,17 @@ class Claim:
     def options(self) -> List[str]:
         return ['--noise-levels', *map(str, self.noise_levels)] if self.noise_levels else []
 
+    def variants(self) -> List[Variant]:
+        return plan(self.what, self.models, **({'noise_levels': self.noise_levels} if self.noise_levels else {}))
+
     def planned(self) -> List[Dict[str, Any]]:
         """The rows ``timm_ran.experiments`` will train, with the paper's errors (before any is trained)."""
-        variants = plan(self.what, self.models, **({'noise_levels': self.noise_levels} if self.noise_levels else {}))
-        return [dict(group=v.group, variant=v.label, model=v.model, paper_error=v.paper_error) for v in variants]
+        return [dict(group=v.group, variant=v.label, model=v.model, paper_error=v.paper_error)
+                for v in self.variants()]
+
+    def run_names(self) -> List[str]:
+        """Its runs' folder names, in the order ``timm_ran.experiments`` trains them (seed after seed)."""
+        return [f'{v.run_name}-seed{seed}' for seed in self.seeds for v in self.variants()]
 
 
 # the issue's order: the budget goes down this list
@@ -110,19 +122,17 @@ def run(claim: Claim) -> None:
 
 
 def save(claim: Claim) -> None:
-    """Copy a claim's comparison table and its runs' logs into results/."""
+    """Copy a claim's comparison table (once its first seed is done) and the logs of each of its runs that has
+    started into results/."""
     destination = RESULTS / claim.key
-    destination.mkdir(parents=True, exist_ok=True)
     for suffix in ('json', 'md'):
         source = RUNS / claim.key / f'{claim.what}.{suffix}'
-        atomic_write_text(str(destination / source.name), source.read_text())
-    report = json.loads((destination / f'{claim.what}.json').read_text())
-    for name in run_names(report):
-        copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name), title=f'{name}: a run of the replication')
-
-
-def run_names(report: Dict[str, Any]) -> List[str]:
-    return [f"{row['run']}-seed{seed}" for row in report['rows'] for seed in row['seeds']]
+        if source.is_file():
+            destination.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(str(destination / source.name), source.read_text())
+    for name in claim.run_names():
+        if (RUNS / 'runs' / name / 'args.json').is_file():
+            copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name), title=f'{name}: a run of the replication')
 
 
 def _read_report(claim: Claim) -> Optional[Dict[str, Any]]:
@@ -155,12 +165,11 @@ def _paper(ref: Dict[str, Any], row: Dict[str, Any]) -> str:
 
 
 def claims_hours() -> Dict[str, float]:
-    """CPU-hours of each claim's runs (the sum of their epochs' times); a run shared with an earlier claim
-    counts there."""
+    """CPU-hours of each claim's runs in results/ (the sum of their epochs' times, finished or not); a run
+    shared with an earlier claim counts there."""
     counted, hours = set(), {}
     for claim in CLAIMS:
-        report = _read_report(claim)
-        names = [n for n in run_names(report) if n not in counted] if report else []
+        names = [n for n in claim.run_names() if n not in counted and (RESULTS / 'runs' / n / 'args.json').is_file()]
         counted.update(names)
         hours[claim.key] = sum(training_time(load_run(str(RESULTS / 'runs' / n))['summary']) for n in names) / 3600
     return hours
@@ -178,7 +187,8 @@ def _rows(claim: Claim, report: Optional[Dict[str, Any]], hours: float, epochs: 
     title = f'{claim.claim} ({claim.source})'
     if report is None:
         planned = f"`{' '.join(command(claim, epochs))}`" if epochs else 'once step 1 has chosen the schedule'
-        return [[_label(title, ref, row), _paper(ref, row), '-', '-', 'not run yet', '0.00'] +
+        state = 'first seed in progress' if hours else 'not run yet'
+        return [[_label(title, ref, row), _paper(ref, row), '-', '-', state, f'{hours:.2f}'] +
                 ([planned] if with_command else []) for ref, row in comparisons(dict(rows=claim.planned()))]
     rows = []
     for ref, row in comparisons(report):
@@ -213,15 +223,17 @@ def block(name: str, with_command: bool) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     commands = parser.add_subparsers(dest='action', required=True)
-    for action in ('command', 'run'):
+    for action in ('command', 'run', 'save'):
         commands.add_parser(action).add_argument('key', choices=CLAIM_KEYS)
     commands.add_parser('table').add_argument('--write', action='store_true',
                                               help='write docs/replication.md and README.md')
     args = parser.parse_args(argv)
-    if args.action in ('command', 'run'):
+    if args.action in ('command', 'run', 'save'):
         claim = CLAIMS[CLAIM_KEYS.index(args.key)]
         if args.action == 'run':
             run(claim)
+        elif args.action == 'save':
+            save(claim)
         else:
             epochs = schedule_epochs()
             print(' '.join(command(claim, epochs)) if epochs else 'no schedule chosen yet (step 1)')

@@ -3,6 +3,7 @@ Markdown page, to one of its headings (MODEL_CARD.md's links too); README's weig
 MODEL_CARD.md's per-weights sections are the ones generated from results/."""
 import importlib.util
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -264,3 +265,34 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     assert 'on the claims' in table and '6.00 on the claims' in table
     waiting = [line for line in table.splitlines() if 'not run yet' in line]
     assert len(waiting) == 6 and all('--epochs 30' in line for line in waiting)
+
+
+def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp_path, monkeypatch):
+    """At a stop in the middle of a claim (its first run two epochs in, no table yet), ``save`` copies that
+    run's logs into results/, and the page counts its hours and says the first seed is in progress."""
+    replication = _script('replication')
+    runs, results = tmp_path / 'runs-home', tmp_path / 'results' / 'replication'
+    for name, value in (('RUNS', runs), ('RESULTS', results), ('SCHEDULE', tmp_path / 'schedule'),
+                        ('CHOICE', tmp_path / 'schedule' / 'choice.json')):
+        monkeypatch.setattr(replication, name, value)
+    (tmp_path / 'schedule').mkdir()
+    (tmp_path / 'schedule' / 'choice.json').write_text(json.dumps(dict(epochs=30)))
+    claim = replication.CLAIMS[0]
+    first, second = claim.run_names()[:2]
+    assert (first, second) == ('resnet164_cifar-seed1', 'attention92-seed1')  # seed after seed
+    started = runs / 'runs' / first
+    started.mkdir(parents=True)
+    (started / 'args.json').write_text(json.dumps(dict(model='resnet164_cifar', epochs=30, seed=1)))
+    (started / 'summary.json').write_text(json.dumps(  # as train writes it: NaN where an epoch is not evaluated
+        [dict(epoch=e, lr=0.1, train_loss=2.0 - e / 10, train_time=5390., train_img_per_s=9.3, eval_loss=math.nan,
+              eval_top1=math.nan, eval_top5=math.nan, epoch_time=5400.) for e in (0, 1)]))
+    (started / 'last.pth.tar').write_bytes(b'resume state')
+    replication.main(['save', claim.key])
+    saved = results / 'runs' / first
+    assert json.loads((saved / 'summary.json').read_text())[-1]['epoch'] == 1
+    assert not (saved / 'last.pth.tar').exists() and not (results / 'runs' / second).exists()
+    assert not (results / claim.key).exists()  # no table before every variant has trained a seed
+    assert replication.claims_hours()[claim.key] == pytest.approx(3.0)
+    rows = [line for line in replication.block('replication', True).splitlines()
+            if line.startswith('| Attention-92 has a lower error')]
+    assert len(rows) == 1 and '| first seed in progress | 3.00 |' in rows[0]

@@ -101,6 +101,41 @@ def test_mask_strength_plan_needs_the_vit_weights_for_a_above_zero(tmp_path):
         'vit_pretrained=True', f"vit_kwargs={{'pretrained_cfg_overlay': {{'file': '{weights}'}}}}"]
 
 
+def test_a_seeded_ablation_trains_seed_after_seed_and_a_stopped_one_keeps_its_paired_seeds(
+        image_folder, tmp_path, monkeypatch):
+    """Every variant trains seed 1 before any trains seed 2, and the table is written after each seed, so an
+    ablation its budget stops after seed 1 holds a paired difference; run again, it trains only the rest."""
+    out = tmp_path / 'seeded'
+    argv = ['ablation', '--what', 'attention-vs-resnet', '--models', 'attention56', '--seeds', '1', '2',
+            '--output', str(out), *_budget(image_folder)[:-2]]
+    calls, original = [], experiments.train_variant
+
+    def stopping_after_seed_1(variant, common, run_dir):
+        if run_dir.endswith('-seed2'):
+            raise KeyboardInterrupt
+        calls.append(run_dir.rsplit('/', 1)[-1])
+        return original(variant, common, run_dir)
+    monkeypatch.setattr(experiments, 'train_variant', stopping_after_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.main(argv)
+    assert calls == ['resnet164_cifar-seed1', 'attention56-seed1']
+    stopped = json.loads((out / 'attention-vs-resnet.json').read_text())
+    assert [(row['run'], row['n']) for row in stopped['rows']] == [('resnet164_cifar', 1), ('attention56', 1)]
+    assert stopped['rows'][1]['top1_difference']['n'] == 1
+    assert stopped['rows'][1]['verdict'] == 'not resolved at 1 seed'
+    assert stopped['pending'] == ['resnet164_cifar-seed2', 'attention56-seed2']
+    assert 'Not trained yet: resnet164_cifar-seed2, attention56-seed2.' in (out / 'attention-vs-resnet.md').read_text()
+
+    seed1 = {name: (out / 'runs' / name / 'summary.json').stat().st_mtime_ns for name in calls}
+    calls.clear()
+    monkeypatch.setattr(experiments, 'train_variant', lambda variant, common, run_dir: calls.append(
+        run_dir.rsplit('/', 1)[-1]) or original(variant, common, run_dir))
+    finished = experiments.main(argv)
+    assert calls == ['resnet164_cifar-seed1', 'attention56-seed1', 'resnet164_cifar-seed2', 'attention56-seed2']
+    assert [row['n'] for row in finished['rows']] == [2, 2] and finished['pending'] == []
+    assert {name: (out / 'runs' / name / 'summary.json').stat().st_mtime_ns for name in seed1} == seed1  # kept
+
+
 def test_seeded_ablation_pairs_the_seeds_and_gives_a_verdict(image_folder, tmp_path, monkeypatch):
     """--seeds trains every variant once per seed; each variant's row holds the per-seed top-1, their mean and
     spread, and against the group's reference the paired difference, its interval and the verdict."""

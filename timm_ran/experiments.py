@@ -21,7 +21,7 @@ first three) trains once, and an interrupted run resumes. The table (``OUTPUT/<w
 rewritten after every run) lists the test error of each variant at the last epoch next to the paper's.
 
 ``--seeds 1 2 3`` trains every variant once per seed (``OUTPUT/runs/<run>-seed<N>``; the seed also draws
-the data order and augmentation) and compares paired seeds: each variant's mean and standard deviation,
+the data order and augmentation), seed after seed, and compares paired seeds: each variant's mean and standard deviation,
 and against its group's first row the mean per-seed difference of top-1 with its 95% t-interval and a
 verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.training.seeds``).
 """
@@ -30,7 +30,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import train
 from .cli import ToolParser, run_tool
@@ -340,34 +340,50 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
                  command: str = '', seeds: Optional[Sequence[int]] = None, **options: Any) -> Dict[str, Any]:
     """Train every variant of ``what`` (skipping finished runs) and write ``OUTPUT/<what>.md`` / ``.json``
     after each one, so an interrupted ablation leaves a table of what it finished. With ``seeds``, every
-    variant trains once per seed (``OUTPUT/runs/<run>-seed<N>``) and the table compares paired seeds.
-    ``options`` go to ``plan``."""
+    variant trains once per seed (``OUTPUT/runs/<run>-seed<N>``), seed after seed: the table is written when
+    every variant has trained a seed, and compares the paired seeds done so far, so an ablation stopped by
+    its budget still holds paired differences. ``options`` go to ``plan``."""
     variants = plan(what, models, **options)
     data_dir = train.build_parser().parse_args(list(common)).data_dir
     report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source,
                   paper_training=ABLATIONS[what].paper_training, command=command, seeds=list(seeds or []),
-                  data=f'{data_dir}', hardware='', rows=[], pending=[v.run_name for v in variants])
-    references: Dict[str, Dict[str, Any]] = {}
+                  data=f'{data_dir}', hardware='', rows=[])
     trained: List[Dict[str, Any]] = []
-    for variant in variants:
-        reference = references.get(variant.group)
-        if seeds:
-            runs = {seed: train_variant(variant, list(common) + ['--seed', str(seed)],
-                                        os.path.join(output, 'runs', f'{variant.run_name}-seed{seed}'))
-                    for seed in seeds}
-            row = _seeded_row(variant, runs, reference)
-            trained += runs.values()
-        else:
-            run = train_variant(variant, common, os.path.join(output, 'runs', variant.run_name))
-            row = _result_row(variant, run, reference)
-            trained.append(run)
-        references.setdefault(variant.group, row)
-        report['rows'].append(row)
-        report['pending'].remove(variant.run_name)
-        report['budget'], report['hardware'] = _budget(trained[-1]['args']), _hardware(trained)
+
+    def write(rows: List[Dict[str, Any]], pending: List[str]) -> None:
+        report.update(rows=rows, pending=pending, budget=_budget(trained[-1]['args']), hardware=_hardware(trained))
         atomic_write_text(os.path.join(output, f'{what}.json'), json.dumps(report, indent=1) + '\n')
         atomic_write_text(os.path.join(output, f'{what}.md'), render_markdown(report))
+
+    if seeds:
+        runs: Dict[str, Dict[int, Dict[str, Any]]] = {v.run_name: {} for v in variants}
+        for done, seed in enumerate(seeds, 1):
+            for variant in variants:
+                runs[variant.run_name][seed] = train_variant(
+                    variant, list(common) + ['--seed', str(seed)],
+                    os.path.join(output, 'runs', f'{variant.run_name}-seed{seed}'))
+                trained.append(runs[variant.run_name][seed])
+            write(_grouped_rows(variants, lambda v, ref: _seeded_row(v, runs[v.run_name], ref)),
+                  [f'{v.run_name}-seed{s}' for s in seeds[done:] for v in variants])
+        return report
+    results: Dict[str, Dict[str, Any]] = {}
+    for at, variant in enumerate(variants, 1):
+        results[variant.run_name] = train_variant(variant, common, os.path.join(output, 'runs', variant.run_name))
+        trained.append(results[variant.run_name])
+        write(_grouped_rows(variants[:at], lambda v, ref: _result_row(v, results[v.run_name], ref)),
+              [v.run_name for v in variants[at:]])
     return report
+
+
+def _grouped_rows(variants: Sequence[Variant], make_row: Callable[[Variant, Optional[Dict[str, Any]]], Dict[str, Any]]
+                  ) -> List[Dict[str, Any]]:
+    """The table's rows, each made against its group's first row (the reference)."""
+    references: Dict[str, Dict[str, Any]] = {}
+    rows = []
+    for variant in variants:
+        rows.append(make_row(variant, references.get(variant.group)))
+        references.setdefault(variant.group, rows[-1])
+    return rows
 
 
 def build_parser() -> argparse.ArgumentParser:
