@@ -296,3 +296,14 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     rows = [line for line in replication.block('replication', True).splitlines()
             if line.startswith('| Attention-92 has a lower error')]
     assert len(rows) == 1 and '| first seed in progress | 3.00 |' in rows[0]
+
+
+def test_the_schedule_choice_follows_its_rule_from_the_candidates_summaries():
+    """results/schedule/choice.json: 30 epochs if e30's last held-out top-1 is within 0.5 points of e45's,
+    else 45 (results/schedule/README.md), re-applied here to the committed summaries."""
+    schedule = ROOT / 'results' / 'schedule'
+    last = {n: json.loads((schedule / f'attention56-e{n}' / 'summary.json').read_text())[-1] for n in (30, 45)}
+    assert [last[n]['epoch'] for n in (30, 45)] == [29, 44]  # both candidates finished
+    choice = json.loads((schedule / 'choice.json').read_text())
+    assert choice['epochs'] == (30 if last[45]['eval_top1'] - last[30]['eval_top1'] <= 0.5 else 45)
+    assert choice['held_out_top1'] == {str(n): last[n]['eval_top1'] for n in (30, 45)}
