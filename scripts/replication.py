@@ -68,7 +68,8 @@ class Claim:
 
     def run_names(self) -> List[str]:
         """Its runs' folder names, in the order ``timm_ran.experiments`` trains them (seed after seed)."""
-        return [f'{v.run_name}-seed{seed}' for seed in self.seeds for v in self.variants()]
+        variants = self.variants()
+        return [v.seeded_run_name(seed) for seed in self.seeds for v in variants]
 
 
 # the issue's order: the budget goes down this list

@@ -226,18 +226,24 @@ def test_the_replication_tables_are_generated_from_results():
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
 
 
+def _replication_in(tmp_path, monkeypatch):
+    """scripts/replication.py with its runs, results and a 30-epoch schedule choice under ``tmp_path``."""
+    replication = _script('replication')
+    for name, value in (('RUNS', tmp_path / 'runs-home'), ('RESULTS', tmp_path / 'results' / 'replication'),
+                        ('SCHEDULE', tmp_path / 'schedule'), ('CHOICE', tmp_path / 'schedule' / 'choice.json')):
+        monkeypatch.setattr(replication, name, value)
+    (tmp_path / 'schedule').mkdir()
+    (tmp_path / 'schedule' / 'choice.json').write_text(json.dumps(dict(epochs=30)))
+    return replication
+
+
 def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatch):
     """A claim's comparison table as timm_ran.experiments writes it (three seeds where Attention-92 beats
     ResNet-164 by 0.4-0.6 points) becomes a row with the paired interval, the verdict and the CPU-hours of
     its six runs; the claims not run yet keep the paper's errors and say so."""
     from timm_ran import experiments
-    replication = _script('replication')
-    results = tmp_path / 'results' / 'replication'
-    monkeypatch.setattr(replication, 'RESULTS', results)
-    monkeypatch.setattr(replication, 'SCHEDULE', tmp_path / 'schedule')
-    monkeypatch.setattr(replication, 'CHOICE', tmp_path / 'schedule' / 'choice.json')
-    (tmp_path / 'schedule').mkdir()
-    (tmp_path / 'schedule' / 'choice.json').write_text(json.dumps(dict(epochs=30)))
+    replication = _replication_in(tmp_path, monkeypatch)
+    results = replication.RESULTS
     resnet, attention = experiments.plan('attention-vs-resnet', ['attention92'])
     top1 = {resnet: {1: 90.0, 2: 90.4, 3: 89.8}, attention: {1: 90.5, 2: 90.8, 3: 90.4}}
     rows, reference = [], None
@@ -270,13 +276,8 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
 def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp_path, monkeypatch):
     """At a stop in the middle of a claim (its first run two epochs in, no table yet), ``save`` copies that
     run's logs into results/, and the page counts its hours and says the first seed is in progress."""
-    replication = _script('replication')
-    runs, results = tmp_path / 'runs-home', tmp_path / 'results' / 'replication'
-    for name, value in (('RUNS', runs), ('RESULTS', results), ('SCHEDULE', tmp_path / 'schedule'),
-                        ('CHOICE', tmp_path / 'schedule' / 'choice.json')):
-        monkeypatch.setattr(replication, name, value)
-    (tmp_path / 'schedule').mkdir()
-    (tmp_path / 'schedule' / 'choice.json').write_text(json.dumps(dict(epochs=30)))
+    replication = _replication_in(tmp_path, monkeypatch)
+    runs, results = replication.RUNS, replication.RESULTS
     claim = replication.CLAIMS[0]
     first, second = claim.run_names()[:2]
     assert (first, second) == ('resnet164_cifar-seed1', 'attention92-seed1')  # seed after seed

@@ -21,9 +21,9 @@ first three) trains once, and an interrupted run resumes. The table (``OUTPUT/<w
 rewritten after every run) lists the test error of each variant at the last epoch next to the paper's.
 
 ``--seeds 1 2 3`` trains every variant once per seed (``OUTPUT/runs/<run>-seed<N>``; the seed also draws
-the data order and augmentation), seed after seed, and compares paired seeds: each variant's mean and standard deviation,
-and against its group's first row the mean per-seed difference of top-1 with its 95% t-interval and a
-verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.training.seeds``).
+the data order and augmentation), seed after seed, and compares paired seeds: each variant's mean and
+standard deviation, and against its group's first row the mean per-seed difference of top-1 with its 95%
+t-interval and a verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.training.seeds``).
 """
 import argparse
 import json
@@ -62,6 +62,10 @@ class Variant:
         if self.label_noise:
             parts.append(f'noise={self.label_noise:g}')
         return '-'.join(parts)
+
+    def seeded_run_name(self, seed: int) -> str:
+        """The folder of its run with ``--seeds``: one per seed, under ``OUTPUT/runs/``."""
+        return f'{self.run_name}-seed{seed}'
 
     def train_args(self) -> List[str]:
         args = ['--model', self.model]
@@ -361,10 +365,10 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
             for variant in variants:
                 runs[variant.run_name][seed] = train_variant(
                     variant, list(common) + ['--seed', str(seed)],
-                    os.path.join(output, 'runs', f'{variant.run_name}-seed{seed}'))
+                    os.path.join(output, 'runs', variant.seeded_run_name(seed)))
                 trained.append(runs[variant.run_name][seed])
             write(_grouped_rows(variants, lambda v, ref: _seeded_row(v, runs[v.run_name], ref)),
-                  [f'{v.run_name}-seed{s}' for s in seeds[done:] for v in variants])
+                  [v.seeded_run_name(s) for s in seeds[done:] for v in variants])
         return report
     results: Dict[str, Dict[str, Any]] = {}
     for at, variant in enumerate(variants, 1):
