@@ -299,6 +299,43 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     assert len(rows) == 1 and '| first seed in progress | 3.00 |' in rows[0]
 
 
+def _full_data_run(folder, epoch_times, top1=None):
+    """A made-up run of ``scripts/train_cifar10_cpu.sh`` under ``folder``, with ``test.json`` if ``top1``."""
+    folder.mkdir(parents=True)
+    (folder / 'args.json').write_text(json.dumps(dict(model='attention56', epochs=30)))
+    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=math.nan, epoch_time=t)
+                                                     for e, t in enumerate(epoch_times)]))
+    (folder / 'segments.json').write_text(json.dumps([dict(hardware='AMD EPYC (AVX512), 2 threads')]))
+    if top1 is not None:
+        (folder / 'test.json').write_text(json.dumps(dict(top1=top1, flip_tta=dict(top1=top1 + 0.3))))
+
+
+@pytest.mark.parametrize('top1, slow_first, verdict', [(91.70, 0., 'met'), (91.20, 0., 'missed'),
+                                                        (91.70, 7200., 'missed')])
+def test_step1_outcome_checks_the_floor_and_the_quarter_of_a_200_epoch_run(tmp_path, monkeypatch, top1,
+                                                                          slow_first, verdict):
+    """The 30-epoch full-data run (29 epochs of 240 s, the first 240 s + ``slow_first``): its top-1 against
+    91.5%, and its hours against a quarter of 200 epochs at its median epoch time (240 s, so 13.33 h)."""
+    replication = _replication_in(tmp_path, monkeypatch)
+    folder = replication.full_data_run(30)
+    assert folder == tmp_path / 'schedule' / 'attention56-e30-all50k'
+    _full_data_run(folder, [240. + slow_first] + [240.] * 29, top1)
+    outcome = replication.step1_outcome(30)
+    hours = (30 * 240. + slow_first) / 3600
+    assert f'**{top1:.2f}%** test top-1, single view ({top1 + 0.3:.2f}% with flip TTA' in outcome
+    assert f'It took {hours:.2f} CPU-hours on AMD EPYC (AVX512), 2 threads: {hours / (200 * 240 / 3600):.1%} of 200' \
+        in outcome
+    assert outcome.endswith(f'The floor is **{verdict}**.')
+    assert outcome in replication.block('replication-verdicts', False)
+
+
+def test_step1_outcome_waits_for_the_last_epoch_and_the_test_figure(tmp_path, monkeypatch):
+    replication = _replication_in(tmp_path, monkeypatch)
+    assert 'has not started' in replication.step1_outcome(30)
+    _full_data_run(replication.full_data_run(30), [240.] * 12)
+    assert '(12 of 30 epochs, 0.80 CPU-hours)' in replication.step1_outcome(30)
+
+
 def test_the_schedule_choice_follows_its_rule_from_the_candidates_summaries():
     """results/schedule/choice.json: 30 epochs if e30's last held-out top-1 is within 0.5 points of e45's,
     else 45 (results/schedule/README.md), re-applied here to the committed summaries."""
