@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epochs_done, load_run, training_time
-from run_report import copy_logs
+from run_report import copy_logs, data_summary, load_weights_evidence
 from timm_ran.experiments import Variant, plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,6 @@ CHOICE = SCHEDULE / 'choice.json'
 RUNS = Path.home() / 'timm-ran-runs' / 'replication'
 DATA_DIR = '../shared/data/cifar10-jpeg'
 PAGE = ROOT / 'docs' / 'replication.md'
-SHIPPED_ATTENTION56 = ROOT / 'weights' / 'attention56.cifar10.json'
 # issue 51, step 1: the floor for the chosen schedule's Attention-56, single view on the test split (the paper's
 # 94.48% less the JPEG copy's cost), and the most of a 200-epoch run's CPU time it may take
 STEP1_FLOOR_TOP1 = 91.5
@@ -161,14 +160,14 @@ def step1_outcome(epochs: int) -> str:
                 f'({done} of {epochs} epochs, {hours:.2f} CPU-hours); its test top-1 is measured once, when it '
                 f'has finished.')
     test = json.loads((folder / 'test.json').read_text())
-    shipped = json.loads(SHIPPED_ATTENTION56.read_text())['top1']
+    shipped = load_weights_evidence(str(ROOT), 'attention56.cifar10')['results']['top1']
     median = statistics.median(row['epoch_time'] for row in run['summary'])
     share = hours / (200 * median / 3600)
     hardware = ', '.join(dict.fromkeys(segment['hardware'] for segment in run['segments'])) or 'unrecorded hardware'
     met = test['top1'] >= STEP1_FLOOR_TOP1 and share <= STEP1_MAX_SHARE
     return (f"Step 1 outcome: Attention-56 at {epochs} epochs on all 50,000 training images reaches "
-            f"**{test['top1']:.2f}%** test top-1, single view ({test['flip_tta']['top1']:.2f}% with flip TTA; "
-            f"CIFAR-10 test, JPEG q75 copy), against the floor of {STEP1_FLOOR_TOP1}% and the shipped 200-epoch "
+            f"**{test['top1']:.2f}%** top-1 on {data_summary(test)}, single view ({test['flip_tta']['top1']:.2f}% "
+            f"with flip TTA), against the floor of {STEP1_FLOOR_TOP1}% and the shipped 200-epoch "
             f"weights' {shipped:.2f}%. It took {hours:.2f} CPU-hours on {hardware}: {share:.1%} of 200 epochs at "
             f"its median epoch time there ({median:.0f} s), against at most {STEP1_MAX_SHARE:.0%}. "
             f"The floor is **{'met' if met else 'missed'}**.")

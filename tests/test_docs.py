@@ -307,7 +307,8 @@ def _full_data_run(folder, epoch_times, top1=None):
                                                      for e, t in enumerate(epoch_times)]))
     (folder / 'segments.json').write_text(json.dumps([dict(hardware='AMD EPYC (AVX512), 2 threads')]))
     if top1 is not None:
-        (folder / 'test.json').write_text(json.dumps(dict(top1=top1, flip_tta=dict(top1=top1 + 0.3))))
+        (folder / 'test.json').write_text(json.dumps(dict(data=dict(dir='../shared/data/cifar10-jpeg', split='test'),
+                                                          top1=top1, flip_tta=dict(top1=top1 + 0.3))))
 
 
 @pytest.mark.parametrize('top1, slow_first, verdict', [(91.70, 0., 'met'), (91.20, 0., 'missed'),
@@ -322,7 +323,8 @@ def test_step1_outcome_checks_the_floor_and_the_quarter_of_a_200_epoch_run(tmp_p
     _full_data_run(folder, [240. + slow_first] + [240.] * 29, top1)
     outcome = replication.step1_outcome(30)
     hours = (30 * 240. + slow_first) / 3600
-    assert f'**{top1:.2f}%** test top-1, single view ({top1 + 0.3:.2f}% with flip TTA' in outcome
+    assert f'**{top1:.2f}%** top-1 on CIFAR-10 test (JPEG q75 copy), single view ({top1 + 0.3:.2f}% with flip TTA)' \
+        in outcome
     assert f'It took {hours:.2f} CPU-hours on AMD EPYC (AVX512), 2 threads: {hours / (200 * 240 / 3600):.1%} of 200' \
         in outcome
     assert outcome.endswith(f'The floor is **{verdict}**.')
