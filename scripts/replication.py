@@ -4,7 +4,8 @@
     python scripts/replication.py run KEY              # train it (resumable), then copy its tables and logs
     python scripts/replication.py save KEY             # copy what it has so far (at every stop of a session)
     python scripts/replication.py table                # print docs/replication.md as the results make it
-    python scripts/replication.py table --write        # write docs/replication.md and README's verdict block
+    python scripts/replication.py table --write        # write docs/replication.md, README's verdict block and
+                                                       # results/schedule/README.md's held-out candidates
 
 Every claim is a ``timm_ran.experiments ablation --seeds`` comparison at the short schedule chosen in step 1
 (``results/schedule/choice.json``), with the shipped recipe (``scripts/cifar10_recipe.sh``) but its fixed
@@ -33,6 +34,7 @@ from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epochs_done, load_run, training_time
 from run_report import copy_logs, data_summary, load_weights_evidence
 from timm_ran.experiments import Variant, plan
+from timm_ran.train import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'results' / 'replication'
@@ -98,13 +100,32 @@ def schedule_epochs() -> Optional[int]:
     return json.loads(CHOICE.read_text())['epochs'] if CHOICE.is_file() else None
 
 
+def _recipe_tokens() -> List[str]:
+    """The shipped recipe's ``timm_ran.train`` arguments (``scripts/cifar10_recipe.sh``), with ``--amp`` where
+    bf16 is native on this machine."""
+    script = f'. {ROOT}/scripts/cifar10_recipe.sh; printf "%s\\n" "${{recipe[@]}}" $amp'
+    return subprocess.run(['bash', '-c', script], check=True, capture_output=True, text=True).stdout.split()
+
+
 def recipe_args() -> List[str]:
     """The shipped recipe (``scripts/cifar10_recipe.sh``, with ``--amp`` where bf16 is native) without its
     fixed ``--seed``: the claims set the seeds."""
-    script = f'. {ROOT}/scripts/cifar10_recipe.sh; printf "%s\\n" "${{recipe[@]}}" $amp'
-    tokens = subprocess.run(['bash', '-c', script], check=True, capture_output=True, text=True).stdout.split()
+    tokens = _recipe_tokens()
     at = tokens.index('--seed')
     return tokens[:at] + tokens[at + 2:]
+
+
+def recipe_changes(args: Dict[str, Any]) -> List[str]:
+    """The recipe arguments in which a run (its ``args.json``) departs from the shipped recipe, as flags
+    (``--reprob 0``). Only the arguments the recipe sets count; ``--amp`` does not, since the recipe adds it
+    only where the machine has native bf16 kernels."""
+    parser = build_parser()
+    required = ['--model', 'attention56', '--data-dir', '.', '--output', '.']
+    default = vars(parser.parse_args(required))
+    recipe = vars(parser.parse_args(required + [t for t in _recipe_tokens() if t != '--amp']))
+    return [f"--{key.replace('_', '-')} {args.get(key):g}" if isinstance(args.get(key), float)
+            else f"--{key.replace('_', '-')} {args.get(key)}"
+            for key, value in recipe.items() if value != default[key] and args.get(key) != value]
 
 
 def command(claim: Claim, epochs: int) -> List[str]:
@@ -139,6 +160,37 @@ def save(claim: Claim) -> None:
     for name in claim.run_names():
         if (RUNS / 'runs' / name / 'args.json').is_file():
             copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name), title=f'{name}: a run of the replication')
+
+
+def schedule_runs() -> List[Tuple[Path, Dict[str, Any]]]:
+    """Step 1's runs in results/schedule/ (``load_run``), by folder name: the held-out candidates and the
+    full-data run of the chosen schedule."""
+    return [(folder, load_run(str(folder))) for folder in sorted(SCHEDULE.iterdir()) if (folder / 'args.json').is_file()]
+
+
+def schedule_candidates() -> str:
+    """results/schedule/README.md's table of the held-out candidates (``--holdout``): each one's recipe against
+    the shipped one, epochs, held-out top-1 after its last epoch, CPU time, hardware and command."""
+    header = ['candidate', 'recipe', 'epochs done', 'held-out top-1 after the last epoch', 'sum of epoch times',
+              'hardware', 'command']
+    rows = []
+    for folder, run in schedule_runs():
+        args = run['args']
+        if not args.get('holdout'):
+            continue
+        changes, done = recipe_changes(args), epochs_done(run)
+        last = run['summary'][-1] if done == args['epochs'] else None
+        hardware = ', '.join(dict.fromkeys(s['hardware'] for s in run['segments'])) or 'unrecorded hardware'
+        extra = f" -- {' '.join(changes)}" if changes else ''
+        rows.append([f'[{folder.name}]({folder.name}/README.md)',
+                     'shipped' + (f" with `{' '.join(changes)}`" if changes else ''),
+                     f"{done} of {args['epochs']}",
+                     f"**{last['eval_top1']:.2f}%** (top-5 {last['eval_top5']:.2f}%)" if last else 'in progress',
+                     f"{training_time(run['summary']) / 3600:.2f} h", hardware,
+                     f"`scripts/train_cifar10_schedule.sh {args['model']} {args['epochs']} RUN_DIR{extra}`"])
+    begin, end = _markers('schedule-candidates')
+    return '\n'.join([begin, '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header),
+                      *('| ' + ' | '.join(r) + ' |' for r in rows), end])
 
 
 def full_data_run(epochs: int) -> Path:
@@ -245,8 +297,7 @@ HEADER = ['claim (paper)', 'paper error (%), reference / variant',
 def block(name: str, with_command: bool) -> str:
     """The generated table: the page's (``with_command``) or README's."""
     epochs, hours = schedule_epochs(), claims_hours()
-    step1 = sum(training_time(load_run(str(folder))['summary']) for folder in sorted(SCHEDULE.iterdir())
-                if (folder / 'args.json').is_file()) / 3600
+    step1 = sum(training_time(run['summary']) for _, run in schedule_runs()) / 3600
     header = HEADER + (['command'] if with_command else [])
     rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), hours[claim.key], epochs, with_command)]
     schedule = f'{epochs} epochs' if epochs else 'not chosen yet (step 1 is in progress)'
@@ -265,7 +316,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for action in ('command', 'run', 'save'):
         commands.add_parser(action).add_argument('key', choices=CLAIM_KEYS)
     commands.add_parser('table').add_argument('--write', action='store_true',
-                                              help='write docs/replication.md and README.md')
+                                              help='write docs/replication.md, README.md and results/schedule/README.md')
     args = parser.parse_args(argv)
     if args.action in ('command', 'run', 'save'):
         claim = CLAIMS[CLAIM_KEYS.index(args.key)]
@@ -277,7 +328,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             epochs = schedule_epochs()
             print(' '.join(command(claim, epochs)) if epochs else 'no schedule chosen yet (step 1)')
         return 0
-    generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False)}
+    generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False),
+                 SCHEDULE / 'README.md': schedule_candidates()}
     if not args.write:
         print(generated[PAGE])
         return 0

@@ -224,6 +224,8 @@ def test_the_replication_tables_are_generated_from_results():
                                      (ROOT / 'README.md', 'replication-verdicts', False)):
         generated = replication.block(name, with_command)
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
+    assert replication.schedule_candidates() in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
+        'results/schedule/README.md is stale: run python scripts/replication.py table --write'
 
 
 def _replication_in(tmp_path, monkeypatch):
@@ -336,6 +338,55 @@ def test_step1_outcome_waits_for_the_last_epoch_and_the_test_figure(tmp_path, mo
     assert 'has not started' in replication.step1_outcome(30)
     _full_data_run(replication.full_data_run(30), [240.] * 12)
     assert '(12 of 30 epochs, 0.80 CPU-hours)' in replication.step1_outcome(30)
+
+
+def _candidate(folder, extra, epochs, top1s):
+    """A made-up run of ``scripts/train_cifar10_schedule.sh attention56 EPOCHS RUN_DIR -- EXTRA``: its
+    ``args.json`` as timm_ran.train parses that command, one summary row of 200 s per entry of ``top1s``."""
+    from timm_ran.train import build_parser
+    replication = _script('replication')
+    tokens = [t for t in replication._recipe_tokens() if t != '--amp']
+    args = vars(build_parser().parse_args(['--model', 'attention56', '--data-dir', 'data', '--output', str(folder),
+                                           '--epochs', str(epochs), *tokens, '--holdout', '5000', *extra]))
+    folder.mkdir(parents=True)
+    (folder / 'args.json').write_text(json.dumps(args))
+    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=v, eval_top5=99.0, epoch_time=200.)
+                                                     for e, v in enumerate(top1s)]))
+    (folder / 'segments.json').write_text(json.dumps([dict(hardware='Intel Xeon (AMX), 2 threads')]))
+
+
+def test_the_schedule_candidates_table_names_each_recipe_change_and_waits_for_the_last_epoch(tmp_path, monkeypatch):
+    """results/schedule/README.md's generated table: a candidate with the shipped recipe, one with random
+    erasing off (named as the flag that reproduces it, in its command too), one still training (no held-out
+    figure before its last epoch); the full-data run (no --holdout) is not a candidate."""
+    replication = _replication_in(tmp_path, monkeypatch)
+    schedule = replication.SCHEDULE
+    _candidate(schedule / 'attention56-e3', [], 3, [80.0, 85.0, 88.25])
+    _candidate(schedule / 'attention56-e3-reprob0', ['--reprob', '0'], 3, [81.0, 86.0, 89.5])
+    _candidate(schedule / 'attention56-e5', [], 5, [80.0, 84.0])
+    _full_data_run(schedule / 'attention56-e30-all50k', [240.] * 30, 90.0)
+    rows = [line for line in replication.schedule_candidates().splitlines() if line.startswith('| [')]
+    assert rows == [
+        '| [attention56-e3](attention56-e3/README.md) | shipped | 3 of 3 | **88.25%** (top-5 99.00%) | 0.17 h | '
+        'Intel Xeon (AMX), 2 threads | `scripts/train_cifar10_schedule.sh attention56 3 RUN_DIR` |',
+        '| [attention56-e3-reprob0](attention56-e3-reprob0/README.md) | shipped with `--reprob 0` | 3 of 3 | '
+        '**89.50%** (top-5 99.00%) | 0.17 h | Intel Xeon (AMX), 2 threads | '
+        '`scripts/train_cifar10_schedule.sh attention56 3 RUN_DIR -- --reprob 0` |',
+        '| [attention56-e5](attention56-e5/README.md) | shipped | 2 of 5 | in progress | 0.11 h | '
+        'Intel Xeon (AMX), 2 threads | `scripts/train_cifar10_schedule.sh attention56 5 RUN_DIR` |']
+
+
+def test_recipe_changes_names_the_recipe_arguments_a_run_departs_from():
+    """Only the recipe's own arguments count, --amp (machine-dependent) not; a change of one is named as its
+    flag and value."""
+    from timm_ran.train import build_parser
+    replication = _script('replication')
+    tokens = [t for t in replication._recipe_tokens() if t != '--amp']
+    required = ['--model', 'attention56', '--data-dir', 'data', '--output', 'out', '--holdout', '5000']
+    shipped = vars(build_parser().parse_args(required + tokens))
+    assert replication.recipe_changes(shipped) == []
+    assert replication.recipe_changes(dict(shipped, amp=not shipped['amp'])) == []
+    assert replication.recipe_changes(dict(shipped, lr=0.4, smoothing=0.0)) == ['--lr 0.4', '--smoothing 0']
 
 
 def test_the_schedule_choice_follows_its_rule_from_the_candidates_summaries():
