@@ -22,6 +22,7 @@ difference with its 95% t-interval, the verdict (``timm_ran.training.seeds``), t
 (a run shared with an earlier claim counts there) and the command.
 """
 import argparse
+import functools
 import json
 import statistics
 import subprocess
@@ -115,14 +116,20 @@ def recipe_args() -> List[str]:
     return tokens[:at] + tokens[at + 2:]
 
 
+@functools.lru_cache(maxsize=None)
+def _recipe_namespaces() -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """``timm_ran.train``'s arguments by default, and with the shipped recipe (without ``--amp``)."""
+    parser = build_parser()
+    required = ['--model', 'attention56', '--data-dir', '.', '--output', '.']
+    return (vars(parser.parse_args(required)),
+            vars(parser.parse_args(required + [t for t in _recipe_tokens() if t != '--amp'])))
+
+
 def recipe_changes(args: Dict[str, Any]) -> List[str]:
     """The recipe arguments in which a run (its ``args.json``) departs from the shipped recipe, as flags
     (``--reprob 0``). Only the arguments the recipe sets count; ``--amp`` does not, since the recipe adds it
     only where the machine has native bf16 kernels."""
-    parser = build_parser()
-    required = ['--model', 'attention56', '--data-dir', '.', '--output', '.']
-    default = vars(parser.parse_args(required))
-    recipe = vars(parser.parse_args(required + [t for t in _recipe_tokens() if t != '--amp']))
+    default, recipe = _recipe_namespaces()
     return [f"--{key.replace('_', '-')} {args.get(key):g}" if isinstance(args.get(key), float)
             else f"--{key.replace('_', '-')} {args.get(key)}"
             for key, value in recipe.items() if value != default[key] and args.get(key) != value]
@@ -159,13 +166,20 @@ def save(claim: Claim) -> None:
             atomic_write_text(str(destination / source.name), source.read_text())
     for name in claim.run_names():
         if (RUNS / 'runs' / name / 'args.json').is_file():
-            copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name), title=f'{name}: a run of the replication')
+            copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name),
+                      title=f'{name}: a run of the replication')
+
+
+def _hardware(run: Dict[str, Any]) -> str:
+    """The hardware a ``load_run`` run trained on, as its segments name it, each once in order of first use."""
+    return ', '.join(dict.fromkeys(segment['hardware'] for segment in run['segments'])) or 'unrecorded hardware'
 
 
 def schedule_runs() -> List[Tuple[Path, Dict[str, Any]]]:
     """Step 1's runs in results/schedule/ (``load_run``), by folder name: the held-out candidates and the
     full-data run of the chosen schedule."""
-    return [(folder, load_run(str(folder))) for folder in sorted(SCHEDULE.iterdir()) if (folder / 'args.json').is_file()]
+    return [(folder, load_run(str(folder))) for folder in sorted(SCHEDULE.iterdir())
+            if (folder / 'args.json').is_file()]
 
 
 def schedule_candidates() -> str:
@@ -180,13 +194,12 @@ def schedule_candidates() -> str:
             continue
         changes, done = recipe_changes(args), epochs_done(run)
         last = run['summary'][-1] if done == args['epochs'] else None
-        hardware = ', '.join(dict.fromkeys(s['hardware'] for s in run['segments'])) or 'unrecorded hardware'
         extra = f" -- {' '.join(changes)}" if changes else ''
         rows.append([f'[{folder.name}]({folder.name}/README.md)',
                      'shipped' + (f" with `{' '.join(changes)}`" if changes else ''),
                      f"{done} of {args['epochs']}",
                      f"**{last['eval_top1']:.2f}%** (top-5 {last['eval_top5']:.2f}%)" if last else 'in progress',
-                     f"{training_time(run['summary']) / 3600:.2f} h", hardware,
+                     f"{training_time(run['summary']) / 3600:.2f} h", _hardware(run),
                      f"`scripts/train_cifar10_schedule.sh {args['model']} {args['epochs']} RUN_DIR{extra}`"])
     begin, end = _markers('schedule-candidates')
     return '\n'.join([begin, '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header),
@@ -215,13 +228,12 @@ def step1_outcome(epochs: int) -> str:
     shipped = load_weights_evidence(str(ROOT), 'attention56.cifar10')['results']['top1']
     median = statistics.median(row['epoch_time'] for row in run['summary'])
     share = hours / (200 * median / 3600)
-    hardware = ', '.join(dict.fromkeys(segment['hardware'] for segment in run['segments'])) or 'unrecorded hardware'
     met = test['top1'] >= STEP1_FLOOR_TOP1 and share <= STEP1_MAX_SHARE
     return (f"Step 1 outcome: Attention-56 at {epochs} epochs on all 50,000 training images reaches "
             f"**{test['top1']:.2f}%** top-1 on {data_summary(test)}, single view ({test['flip_tta']['top1']:.2f}% "
             f"with flip TTA), against the floor of {STEP1_FLOOR_TOP1}% and the shipped 200-epoch "
-            f"weights' {shipped:.2f}%. It took {hours:.2f} CPU-hours on {hardware}: {share:.1%} of 200 epochs at "
-            f"its median epoch time there ({median:.0f} s), against at most {STEP1_MAX_SHARE:.0%}. "
+            f"weights' {shipped:.2f}%. It took {hours:.2f} CPU-hours on {_hardware(run)}: {share:.1%} of 200 "
+            f"epochs at its median epoch time there ({median:.0f} s), against at most {STEP1_MAX_SHARE:.0%}. "
             f"The floor is **{'met' if met else 'missed'}**.")
 
 
@@ -316,7 +328,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     for action in ('command', 'run', 'save'):
         commands.add_parser(action).add_argument('key', choices=CLAIM_KEYS)
     commands.add_parser('table').add_argument('--write', action='store_true',
-                                              help='write docs/replication.md, README.md and results/schedule/README.md')
+                                              help='write docs/replication.md, README.md and '
+                                                   'results/schedule/README.md')
     args = parser.parse_args(argv)
     if args.action in ('command', 'run', 'save'):
         claim = CLAIMS[CLAIM_KEYS.index(args.key)]
