@@ -130,9 +130,9 @@ def recipe_changes(args: Dict[str, Any]) -> List[str]:
     (``--reprob 0``). Only the arguments the recipe sets count; ``--amp`` does not, since the recipe adds it
     only where the machine has native bf16 kernels."""
     default, recipe = _recipe_namespaces()
-    return [f"--{key.replace('_', '-')} {args.get(key):g}" if isinstance(args.get(key), float)
-            else f"--{key.replace('_', '-')} {args.get(key)}"
-            for key, value in recipe.items() if value != default[key] and args.get(key) != value]
+    changed = {key: args.get(key) for key, value in recipe.items() if value != default[key] and args.get(key) != value}
+    return [f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{key.replace('_', '-')} {value}"
+            for key, value in changed.items()]
 
 
 def command(claim: Claim, epochs: int) -> List[str]:

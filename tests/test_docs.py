@@ -340,14 +340,11 @@ def test_step1_outcome_waits_for_the_last_epoch_and_the_test_figure(tmp_path, mo
     assert '(12 of 30 epochs, 0.80 CPU-hours)' in replication.step1_outcome(30)
 
 
-def _candidate(folder, extra, epochs, top1s):
-    """A made-up run of ``scripts/train_cifar10_schedule.sh attention56 EPOCHS RUN_DIR -- EXTRA``: its
-    ``args.json`` as timm_ran.train parses that command, one summary row of 200 s per entry of ``top1s``."""
-    from timm_ran.train import build_parser
-    replication = _script('replication')
-    tokens = [t for t in replication._recipe_tokens() if t != '--amp']
-    args = vars(build_parser().parse_args(['--model', 'attention56', '--data-dir', 'data', '--output', str(folder),
-                                           '--epochs', str(epochs), *tokens, '--holdout', '5000', *extra]))
+def _candidate(folder, changes, epochs, top1s):
+    """A made-up run of ``scripts/train_cifar10_schedule.sh attention56 EPOCHS RUN_DIR``: its ``args.json``, the
+    shipped recipe's arguments with ``changes``, one summary row of 200 s per entry of ``top1s``."""
+    _, shipped = _script('replication')._recipe_namespaces()
+    args = dict(shipped, output=str(folder), epochs=epochs, holdout=5000, **changes)
     folder.mkdir(parents=True)
     (folder / 'args.json').write_text(json.dumps(args))
     (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=v, eval_top5=99.0, epoch_time=200.)
@@ -361,9 +358,9 @@ def test_the_schedule_candidates_table_names_each_recipe_change_and_waits_for_th
     figure before its last epoch); the full-data run (no --holdout) is not a candidate."""
     replication = _replication_in(tmp_path, monkeypatch)
     schedule = replication.SCHEDULE
-    _candidate(schedule / 'attention56-e3', [], 3, [80.0, 85.0, 88.25])
-    _candidate(schedule / 'attention56-e3-reprob0', ['--reprob', '0'], 3, [81.0, 86.0, 89.5])
-    _candidate(schedule / 'attention56-e5', [], 5, [80.0, 84.0])
+    _candidate(schedule / 'attention56-e3', {}, 3, [80.0, 85.0, 88.25])
+    _candidate(schedule / 'attention56-e3-reprob0', dict(reprob=0.0), 3, [81.0, 86.0, 89.5])
+    _candidate(schedule / 'attention56-e5', {}, 5, [80.0, 84.0])
     _full_data_run(schedule / 'attention56-e30-all50k', [240.] * 30, 90.0)
     rows = [line for line in replication.schedule_candidates().splitlines() if line.startswith('| [')]
     assert rows == [
@@ -379,11 +376,8 @@ def test_the_schedule_candidates_table_names_each_recipe_change_and_waits_for_th
 def test_recipe_changes_names_the_recipe_arguments_a_run_departs_from():
     """Only the recipe's own arguments count, --amp (machine-dependent) not; a change of one is named as its
     flag and value."""
-    from timm_ran.train import build_parser
     replication = _script('replication')
-    tokens = [t for t in replication._recipe_tokens() if t != '--amp']
-    required = ['--model', 'attention56', '--data-dir', 'data', '--output', 'out', '--holdout', '5000']
-    shipped = vars(build_parser().parse_args(required + tokens))
+    _, shipped = replication._recipe_namespaces()
     assert replication.recipe_changes(shipped) == []
     assert replication.recipe_changes(dict(shipped, amp=not shipped['amp'])) == []
     assert replication.recipe_changes(dict(shipped, lr=0.4, smoothing=0.0)) == ['--lr 0.4', '--smoothing 0']
