@@ -392,3 +392,19 @@ def test_the_schedule_choice_follows_its_rule_from_the_candidates_summaries():
     choice = json.loads((schedule / 'choice.json').read_text())
     assert choice['epochs'] == (30 if last[45]['eval_top1'] - last[30]['eval_top1'] <= 0.5 else 45)
     assert choice['held_out_top1'] == {str(n): last[n]['eval_top1'] for n in (30, 45)}
+
+
+def test_the_cpu_recipe_follows_the_random_erasing_rule_from_the_candidates_summary():
+    """results/schedule/choice.json's recipe: random erasing off (--reprob 0) if attention56-e45-reprob0's last
+    held-out top-1 is at least 91.0%, else the shipped recipe (results/schedule/README.md), re-applied here to
+    the committed summary; with the shipped recipe, the claims' command departs from it in nothing."""
+    schedule = ROOT / 'results' / 'schedule'
+    last = json.loads((schedule / 'attention56-e45-reprob0' / 'summary.json').read_text())[-1]
+    assert last['epoch'] == 44  # the candidate finished
+    recipe = json.loads((schedule / 'choice.json').read_text())['recipe']
+    assert recipe['changes'] == (['--reprob 0'] if last['eval_top1'] >= 91.0 else [])
+    assert recipe['held_out_top1'] == {'attention56-e45-reprob0': last['eval_top1']}
+    replication = _script('replication')
+    claims = replication.build_parser().parse_args(
+        ['--model', 'attention56', '--data-dir', '.', '--output', '.', *replication.recipe_args(), '--seed', '1'])
+    assert replication.recipe_changes(vars(claims)) == recipe['changes']
