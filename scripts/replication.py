@@ -116,13 +116,15 @@ def recipe_args() -> List[str]:
     return tokens[:at] + tokens[at + 2:]
 
 
+def train_namespace(tokens: List[str]) -> Dict[str, Any]:
+    """``timm_ran.train``'s arguments parsed from ``tokens`` (its required ones filled with placeholders)."""
+    return vars(build_parser().parse_args(['--model', 'attention56', '--data-dir', '.', '--output', '.', *tokens]))
+
+
 @functools.lru_cache(maxsize=None)
 def _recipe_namespaces() -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """``timm_ran.train``'s arguments by default, and with the shipped recipe (without ``--amp``)."""
-    parser = build_parser()
-    required = ['--model', 'attention56', '--data-dir', '.', '--output', '.']
-    return (vars(parser.parse_args(required)),
-            vars(parser.parse_args(required + [t for t in _recipe_tokens() if t != '--amp'])))
+    return train_namespace([]), train_namespace([t for t in _recipe_tokens() if t != '--amp'])
 
 
 def recipe_changes(args: Dict[str, Any]) -> List[str]:

@@ -405,6 +405,5 @@ def test_the_cpu_recipe_follows_the_random_erasing_rule_from_the_candidates_summ
     assert recipe['changes'] == (['--reprob 0'] if last['eval_top1'] >= 91.0 else [])
     assert recipe['held_out_top1'] == {'attention56-e45-reprob0': last['eval_top1']}
     replication = _script('replication')
-    claims = replication.build_parser().parse_args(
-        ['--model', 'attention56', '--data-dir', '.', '--output', '.', *replication.recipe_args(), '--seed', '1'])
-    assert replication.recipe_changes(vars(claims)) == recipe['changes']
+    claims = replication.train_namespace([*replication.recipe_args(), '--seed', '1'])
+    assert replication.recipe_changes(claims) == recipe['changes']
