@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from timm_ran.training.files import atomic_write_text
-from timm_ran.training.run_log import epochs_done, load_run, training_time
+from timm_ran.training.run_log import epochs_done, hardware_used, load_run, training_time
 from run_report import copy_logs, data_summary, load_weights_evidence
 from timm_ran.experiments import Variant, plan
 from timm_ran.train import build_parser
@@ -101,17 +101,18 @@ def schedule_epochs() -> Optional[int]:
     return json.loads(CHOICE.read_text())['epochs'] if CHOICE.is_file() else None
 
 
-def _recipe_tokens() -> List[str]:
+@functools.lru_cache(maxsize=None)
+def _recipe_tokens() -> Tuple[str, ...]:
     """The shipped recipe's ``timm_ran.train`` arguments (``scripts/cifar10_recipe.sh``), with ``--amp`` where
-    bf16 is native on this machine."""
+    bf16 is native on this machine. Read once a process: the script starts a Python that imports torch."""
     script = f'. {ROOT}/scripts/cifar10_recipe.sh; printf "%s\\n" "${{recipe[@]}}" $amp'
-    return subprocess.run(['bash', '-c', script], check=True, capture_output=True, text=True).stdout.split()
+    return tuple(subprocess.run(['bash', '-c', script], check=True, capture_output=True, text=True).stdout.split())
 
 
 def recipe_args() -> List[str]:
     """The shipped recipe (``scripts/cifar10_recipe.sh``, with ``--amp`` where bf16 is native) without its
     fixed ``--seed``: the claims set the seeds."""
-    tokens = _recipe_tokens()
+    tokens = list(_recipe_tokens())
     at = tokens.index('--seed')
     return tokens[:at] + tokens[at + 2:]
 
@@ -173,8 +174,8 @@ def save(claim: Claim) -> None:
 
 
 def _hardware(run: Dict[str, Any]) -> str:
-    """The hardware a ``load_run`` run trained on, as its segments name it, each once in order of first use."""
-    return ', '.join(dict.fromkeys(segment['hardware'] for segment in run['segments'])) or 'unrecorded hardware'
+    """The hardware a ``load_run`` run trained on, as its segments name it (``hardware_used``)."""
+    return ', '.join(hardware_used([run])) or 'unrecorded hardware'
 
 
 def schedule_runs() -> List[Tuple[Path, Dict[str, Any]]]:

@@ -311,6 +311,20 @@ def test_recipe_summary_splits_the_time_by_the_hardware_that_trained_it():
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (30.0 min on CPU, 30.0 min on unrecorded hardware)'
 
 
+def test_hardware_used_names_each_machine_once_in_the_order_the_runs_first_used_it():
+    """Two runs that resumed on each other's CPUs list both CPUs once each, first-used first; with
+    ``software`` a change of torch on the same CPU counts as another entry."""
+    xeon = _cpu_segment(3, 5, 'Intel(R) Xeon(R) Processor', 'AMX')
+    runs = [dict(segments=[_cpu_segment(0, 2), xeon]), dict(segments=[xeon, _cpu_segment(3, 5)]),
+            dict(segments=[])]
+    assert run_log.hardware_used(runs) == ['AMD EPYC (AVX512), 2 threads', 'Intel(R) Xeon(R) Processor (AMX), 2 threads']
+    runs[1]['segments'].append(dict(_cpu_segment(6, 7), software='torch 2'))
+    assert run_log.hardware_used(runs, software=True) == [
+        'AMD EPYC (AVX512), 2 threads, torch', 'Intel(R) Xeon(R) Processor (AMX), 2 threads, torch',
+        'AMD EPYC (AVX512), 2 threads, torch 2']
+    assert run_log.hardware_used([dict(segments=[])]) == []
+
+
 def test_a_segment_records_its_hardware_as_fields():
     fields = run_log.hardware_fields(torch.device('cpu'))
     assert fields['device_type'] == 'cpu' and fields['threads'] == torch.get_num_threads()

@@ -38,7 +38,7 @@ from .errors import InputError
 from .training.files import atomic_write_text
 from .paper_results import (
     ARL_NAL_ERROR, ATTNREFINE_ERROR, CIFAR10_ERROR, MASK_STRUCTURE_ERROR, MASK_TYPE_ERROR, NOISY_LABEL_ERROR)
-from .training.run_log import epochs_done, load_run, training_time
+from .training.run_log import epochs_done, hardware_used, load_run, training_time
 from .training.seeds import paired_difference, spread, verdict
 
 __all__ = ['Variant', 'ABLATIONS', 'plan', 'run_ablation', 'render_markdown', 'main']
@@ -334,12 +334,6 @@ def _budget(args: Dict[str, Any]) -> Dict[str, Any]:
         sched=args['sched'], seed=args['seed'], precision='bf16 autocast' if args['amp'] else 'fp32')
 
 
-def _hardware(runs: Sequence[Dict[str, Any]]) -> str:
-    """The hardware and software the runs' segments record, each kind once, in the order first used."""
-    kinds = [f"{segment['hardware']}, {segment['software']}" for run in runs for segment in run['segments']]
-    return '; '.join(dict.fromkeys(kinds))
-
-
 def run_ablation(what: str, common: Sequence[str], output: str, models: Optional[Sequence[str]] = None,
                  command: str = '', seeds: Optional[Sequence[int]] = None, **options: Any) -> Dict[str, Any]:
     """Train every variant of ``what`` (skipping finished runs) and write ``OUTPUT/<what>.md`` / ``.json``
@@ -355,7 +349,8 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
     trained: List[Dict[str, Any]] = []
 
     def write(rows: List[Dict[str, Any]], pending: List[str]) -> None:
-        report.update(rows=rows, pending=pending, budget=_budget(trained[-1]['args']), hardware=_hardware(trained))
+        report.update(rows=rows, pending=pending, budget=_budget(trained[-1]['args']),
+                      hardware='; '.join(hardware_used(trained, software=True)))
         atomic_write_text(os.path.join(output, f'{what}.json'), json.dumps(report, indent=1) + '\n')
         atomic_write_text(os.path.join(output, f'{what}.md'), render_markdown(report))
 

@@ -19,7 +19,7 @@ import platform
 import shlex
 import subprocess
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 
@@ -30,7 +30,8 @@ from .files import atomic_write_text
 
 __all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'write_args', 'read_history', 'write_history', 'hardware_fields',
            'RunSegments', 'load_run', 'epochs_done', 'duration', 'training_time', 'segment_trained',
-           'segment_hardware_kind', 'training_time_by_hardware', 'segment_differences', 'recipe_summary']
+           'segment_hardware_kind', 'training_time_by_hardware', 'hardware_used', 'segment_differences',
+           'recipe_summary']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 STARTED_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # a segment's 'started': local time with its UTC offset
@@ -170,6 +171,13 @@ def training_time_by_hardware(run: Dict[str, Any]) -> Dict[str, float]:
         kind = kinds[-1] if kinds else 'unrecorded hardware'
         times[kind] = times.get(kind, 0.) + row['epoch_time']
     return times
+
+
+def hardware_used(runs: Sequence[Dict[str, Any]], software: bool = False) -> List[str]:
+    """The hardware the segments of ``load_run`` runs name (with the software each ran, if ``software``), each
+    once, in the order first used."""
+    segments = [segment for run in runs for segment in run['segments']]
+    return list(dict.fromkeys(f"{s['hardware']}, {s['software']}" if software else s['hardware'] for s in segments))
 
 
 # arguments that do not change what a segment computes (where the run and its data live, how it logs)
