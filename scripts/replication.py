@@ -24,6 +24,7 @@ difference with its 95% t-interval, the verdict (``timm_ran.training.seeds``), t
 import argparse
 import functools
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ RESULTS = ROOT / 'results' / 'replication'
 SCHEDULE = ROOT / 'results' / 'schedule'
 CHOICE = SCHEDULE / 'choice.json'
 RUNS = Path.home() / 'timm-ran-runs' / 'replication'
+RUNS_SHOWN = '~/timm-ran-runs/replication'  # RUNS as the page writes it, the same whoever generates the page
 DATA_DIR = '../shared/data/cifar10-jpeg'
 PAGE = ROOT / 'docs' / 'replication.md'
 # issue 51, step 1: the floor for the chosen schedule's Attention-56, single view on the test split (the paper's
@@ -285,13 +287,20 @@ def _label(title: str, ref: Dict[str, Any], row: Dict[str, Any]) -> str:
     return f"{title}: {row['variant']} against {ref['variant']}{group}"
 
 
+def shown(command_line: str) -> str:
+    """A claim's command as the page shows it: its ``--output`` (``RUNS/KEY``) under ``RUNS_SHOWN``, wherever the
+    user who ran it or generates the page keeps ``RUNS``, so that the page does not depend on who generated it."""
+    keys = '|'.join(map(re.escape, CLAIM_KEYS))
+    return re.sub(rf'--output \S*/({keys})(?=\s|$)', rf'--output {RUNS_SHOWN}/\1', command_line)
+
+
 def _rows(claim: Claim, report: Optional[Dict[str, Any]], hours: float, epochs: Optional[int],
           with_command: bool) -> List[List[str]]:
     """One row per comparison of a claim (each variant against its group's reference), or one saying it has
     not run."""
     title = f'{claim.claim} ({claim.source})'
     if report is None:
-        planned = f"`{' '.join(command(claim, epochs))}`" if epochs else 'once step 1 has chosen the schedule'
+        planned = f"`{shown(' '.join(command(claim, epochs)))}`" if epochs else 'once step 1 has chosen the schedule'
         state = 'first seed in progress' if hours else 'not run yet'
         return [[_label(title, ref, row), _paper(ref, row), '-', '-', state, f'{hours:.2f}'] +
                 ([planned] if with_command else []) for ref, row in comparisons(dict(rows=claim.planned()))]
@@ -300,7 +309,7 @@ def _rows(claim: Claim, report: Optional[Dict[str, Any]], hours: float, epochs: 
         rows.append([_label(title, ref, row), _paper(ref, row),
                      f"{ref['top1']:.2f} +/- {ref['top1_sd']:.2f} / {row['top1']:.2f} +/- {row['top1_sd']:.2f} "
                      f"(n = {row['n']})", _fmt_interval(row['top1_difference']), row.get('verdict', '-'),
-                     f'{hours:.2f}'] + ([f"`{report['command']}`"] if with_command else []))
+                     f'{hours:.2f}'] + ([f"`{shown(report['command'])}`"] if with_command else []))
     return rows
 
 

@@ -273,6 +273,19 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     assert 'on the claims' in table and '6.00 on the claims' in table
     waiting = [line for line in table.splitlines() if 'not run yet' in line]
     assert len(waiting) == 6 and all('--epochs 30' in line for line in waiting)
+    assert all('--output ~/timm-ran-runs/replication/' in line and str(Path.home()) not in line for line in waiting)
+
+
+def test_the_page_shows_a_claims_run_folder_the_same_whoever_ran_it():
+    """A command recorded under one user's home and one planned under another's show the same ``--output``,
+    so the committed page does not change with the user who generates it; other paths stay as they are."""
+    replication = _script('replication')
+    tail = '--models attention92 --seeds 1 2 --output {}/attention92-vs-resnet164 --epochs 45'
+    expected = tail.format('~/timm-ran-runs/replication')
+    assert replication.shown(tail.format('/root/timm-ran-runs/replication')) == expected
+    assert replication.shown(tail.format('/home/ci/elsewhere')) == expected
+    unchanged = '--data-dir /home/ci/data --output /home/ci/attention92-vs-resnet164x'  # not a claim's folder
+    assert replication.shown(unchanged) == unchanged
 
 
 def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp_path, monkeypatch):
