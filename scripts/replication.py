@@ -13,9 +13,10 @@ seed, on the CIFAR-10 JPEG copy; the runs live in ``~/timm-ran-runs/replication/
 claims, so a network trained for one claim with a seed is not trained again for another), and ``run`` copies
 the comparison table (``<what>.json`` / ``.md``, written after every seed) to ``results/replication/KEY/``
 and the logs of every run it has, finished or not, to ``results/replication/runs/``, never the resume state.
-``run`` trains from a clone of this repository kept outside the work tree and pinned at one commit
-(``git clone`` + ``git checkout``; its segments record that commit), so that every seed of every claim
-trains with the same code while the project moves on; ``save`` and ``table`` run in the work tree.
+``run`` is started from a clone of this repository kept outside the work tree and pinned at one commit
+(``git clone`` + ``git checkout``, docs/replication.md; the runs' segments record that commit), so that every
+seed of every claim trains with the same code while the project moves on; ``save`` and ``table`` run in the
+work tree.
 
 The page has one row per claim: the paper's errors, ours (top-1 mean +/- sd over n seeds), the paired
 difference with its 95% t-interval, the verdict (``timm_ran.training.seeds``), the CPU-hours its runs took

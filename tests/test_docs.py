@@ -276,6 +276,17 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     assert all('--output ~/timm-ran-runs/replication/' in line and str(Path.home()) not in line for line in waiting)
 
 
+def test_the_replication_page_pins_the_commit_every_claim_run_trained_with():
+    """The page's commands check out the commit that each saved claim run's segments record, so following them
+    trains with the code the figures came from."""
+    page = (ROOT / 'docs' / 'replication.md').read_text()
+    segments = [s for path in (ROOT / 'results' / 'replication' / 'runs').glob('*/segments.json')
+                for s in json.loads(path.read_text())]
+    pinned = {s['code']: re.fullmatch(r'timm_ran \S+ at ([0-9a-f]{7,40})', s['code']) for s in segments}
+    assert pinned and [code for code, match in pinned.items() if not match] == []  # no '+dirty', no unknown commit
+    assert [code for code, match in pinned.items() if f'git checkout {match.group(1)}' not in page] == []
+
+
 def test_the_page_shows_a_claims_run_folder_the_same_whoever_ran_it():
     """A command recorded under one user's home and one planned under another's show the same ``--output``,
     so the committed page does not change with the user who generates it; other paths stay as they are."""
