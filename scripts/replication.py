@@ -52,6 +52,7 @@ PAGE = ROOT / 'docs' / 'replication.md'
 STEP1_FLOOR_TOP1 = 91.5
 STEP1_MAX_SHARE = 0.25
 
+
 def _markers(name: str) -> Tuple[str, str]:
     return f'<!-- begin generated: {name} -->', f'<!-- end generated: {name} -->'
 
