@@ -4,8 +4,9 @@
     python scripts/replication.py run KEY              # train it (resumable), then copy its tables and logs
     python scripts/replication.py save KEY             # copy what it has so far (at every stop of a session)
     python scripts/replication.py table                # print docs/replication.md as the results make it
-    python scripts/replication.py table --write        # write docs/replication.md, README's verdict block and
-                                                       # results/schedule/README.md's held-out candidates
+    python scripts/replication.py table --write        # write docs/replication.md, README's verdict block,
+                                                       # results/schedule/README.md's held-out candidates and
+                                                       # docs/training.md's CPU time of the short schedule
 
 Every claim is a ``timm_ran.experiments ablation --seeds`` comparison at the short schedule chosen in step 1
 (``results/schedule/choice.json``), with the shipped recipe (``scripts/cifar10_recipe.sh``) but its fixed
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from timm_ran.training.files import atomic_write_text
-from timm_ran.training.run_log import epochs_done, hardware_used, load_run, training_time
+from timm_ran.training.run_log import epoch_times_on, epochs_done, hardware_used, load_run, training_time
 from run_report import copy_logs, data_summary, load_weights_evidence
 from timm_ran.experiments import Variant, plan
 from timm_ran.train import build_parser
@@ -47,6 +48,11 @@ RUNS = Path.home() / 'timm-ran-runs' / 'replication'
 RUNS_SHOWN = '~/timm-ran-runs/replication'  # RUNS as the page writes it, the same whoever generates the page
 DATA_DIR = '../shared/data/cifar10-jpeg'
 PAGE = ROOT / 'docs' / 'replication.md'
+TRAINING_PAGE = ROOT / 'docs' / 'training.md'
+SHIPPED_RUNS = ROOT / 'results' / 'runs'  # the shipped weights' 200-epoch runs, results/runs/<tag>/
+# docs/training.md's CPU time of the short schedule: the CPU it is given for, as segments name it, and the networks
+CPU = 'AMD EPYC (AVX512), 2 threads'
+CPU_TIME_MODELS = ('attention56', 'attention92', 'resnet164_cifar')
 # issue 51, step 1: the floor for the chosen schedule's Attention-56, single view on the test split (the paper's
 # 94.48% less the JPEG copy's cost), and the most of a 200-epoch run's CPU time it may take
 STEP1_FLOOR_TOP1 = 91.5
@@ -244,6 +250,41 @@ def step1_outcome(epochs: int) -> str:
             f"The floor is **{'met' if met else 'missed'}**.")
 
 
+def short_schedule_runs(model: str, epochs: int) -> List[Dict[str, Any]]:
+    """``model``'s finished ``epochs``-epoch runs on all 50,000 training images with the shipped recipe, each
+    trained wholly on ``CPU`` (``load_run``): step 1's full-data Attention-56 and the claims' seeded runs of the
+    plain network (``MODEL-seedN``, not an ablated variant)."""
+    folders = [full_data_run(epochs)] if model == 'attention56' else []
+    folders += [f for f in sorted((RESULTS / 'runs').glob(f'{model}-seed*'))
+                if re.fullmatch(rf'{re.escape(model)}-seed\d+', f.name)]
+    runs = [load_run(str(f)) for f in folders if (f / 'args.json').is_file()]
+    return [r for r in runs if r['args']['epochs'] == epochs == epochs_done(r) == len(epoch_times_on(r, CPU))]
+
+
+def cpu_times(epochs: int) -> str:
+    """docs/training.md's CPU time of the short schedule per network on ``CPU``: measured (the mean sum of epoch
+    times of ``short_schedule_runs``) where such runs have finished, else estimated as ``epochs`` times the median
+    epoch time of the network's 200-epoch run on that CPU; 200 epochs at the same median."""
+    header = ['network', 'median epoch time', f'{epochs} epochs', "200 epochs (the shipped weights' schedule)"]
+    rows = []
+    for model in CPU_TIME_MODELS:
+        runs = short_schedule_runs(model, epochs)
+        if runs:
+            times = [t for run in runs for t in epoch_times_on(run, CPU)]
+            hours = [training_time(run['summary']) / 3600 for run in runs]
+            spread = f'mean of {len(runs)} runs, {min(hours):.2f}-{max(hours):.2f} h' if len(runs) > 1 else '1 run'
+            short = f'{statistics.mean(hours):.2f} h (measured, {spread})'
+        else:
+            times = epoch_times_on(load_run(str(SHIPPED_RUNS / f'{model}.cifar10')), CPU)
+            short = f'about {epochs * statistics.median(times) / 3600:.1f} h' if times else '-'
+        median = statistics.median(times) if times else None
+        rows.append([model, f'{median:.0f} s' if median else 'no epoch on this CPU yet', short,
+                     f'about {200 * median / 3600:.1f} h' if median else '-'])
+    begin, end = _markers('cpu-times')
+    return '\n'.join([begin, '| ' + ' | '.join(header) + ' |', '|---|---:|---:|---:|',
+                      *('| ' + ' | '.join(r) + ' |' for r in rows), end])
+
+
 def _read_report(claim: Claim) -> Optional[Dict[str, Any]]:
     path = RESULTS / claim.key / f'{claim.what}.json'
     return json.loads(path.read_text()) if path.is_file() else None
@@ -342,8 +383,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     for action in ('command', 'run', 'save'):
         commands.add_parser(action).add_argument('key', choices=CLAIM_KEYS)
     commands.add_parser('table').add_argument('--write', action='store_true',
-                                              help='write docs/replication.md, README.md and '
-                                                   'results/schedule/README.md')
+                                              help='write docs/replication.md, README.md, '
+                                                   "results/schedule/README.md and docs/training.md's CPU times")
     args = parser.parse_args(argv)
     if args.action in ('command', 'run', 'save'):
         claim = CLAIMS[CLAIM_KEYS.index(args.key)]
@@ -357,6 +398,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False),
                  SCHEDULE / 'README.md': schedule_candidates()}
+    if schedule_epochs():
+        generated[TRAINING_PAGE] = cpu_times(schedule_epochs())
     if not args.write:
         print(generated[PAGE])
         return 0

@@ -226,6 +226,8 @@ def test_the_replication_tables_are_generated_from_results():
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
     assert replication.schedule_candidates() in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
         'results/schedule/README.md is stale: run python scripts/replication.py table --write'
+    assert replication.cpu_times(replication.schedule_epochs()) in (ROOT / 'docs' / 'training.md').read_text(), \
+        "docs/training.md's CPU times are stale: run python scripts/replication.py table --write"
 
 
 def _replication_in(tmp_path, monkeypatch):
@@ -323,6 +325,40 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     rows = [line for line in replication.block('replication', True).splitlines()
             if line.startswith('| Attention-92 has a lower error')]
     assert len(rows) == 1 and '| first seed in progress | 3.00 |' in rows[0]
+
+
+def _run_on(folder, model, epochs, segments):
+    """A made-up run of ``model`` under ``folder``: ``segments`` as (hardware, first epoch, last epoch, epoch time)."""
+    folder.mkdir(parents=True)
+    times = {e: t for _, first, last, t in segments for e in range(first, last + 1)}
+    (folder / 'args.json').write_text(json.dumps(dict(model=model, epochs=epochs)))
+    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=math.nan, epoch_time=times[e])
+                                                     for e in range(max(times) + 1)]))
+    (folder / 'segments.json').write_text(json.dumps([dict(hardware=h, first_epoch=first, last_epoch=last)
+                                                      for h, first, last, _ in segments]))
+
+
+def test_cpu_times_are_measured_once_short_runs_finish_and_estimated_before(tmp_path, monkeypatch):
+    """docs/training.md's CPU-time table: a network with finished 30-epoch runs wholly on the CPU shows their mean
+    sum of epoch times (a run partly on another CPU, an unfinished one and an ablated variant do not count); one
+    without them shows 30 times its 200-epoch run's median epoch time on that CPU, epochs elsewhere left out."""
+    replication = _replication_in(tmp_path, monkeypatch)
+    monkeypatch.setattr(replication, 'SHIPPED_RUNS', tmp_path / 'shipped')
+    cpu, xeon = replication.CPU, 'Intel(R) Xeon(R) Processor (AVX512 + AMX), 2 threads'
+    runs = replication.RESULTS / 'runs'
+    _run_on(replication.full_data_run(30), 'attention56', 30, [(cpu, 0, 29, 240.)])
+    _run_on(runs / 'resnet164_cifar-seed1', 'resnet164_cifar', 30, [(cpu, 0, 29, 600.)])
+    _run_on(runs / 'resnet164_cifar-seed2', 'resnet164_cifar', 30, [(cpu, 0, 14, 480.), (cpu, 15, 29, 840.)])
+    _run_on(runs / 'resnet164_cifar-seed3', 'resnet164_cifar', 30, [(cpu, 0, 9, 600.), (xeon, 10, 29, 300.)])
+    _run_on(runs / 'resnet164_cifar-seed4', 'resnet164_cifar', 30, [(cpu, 0, 9, 60.)])
+    _run_on(runs / 'resnet164_cifar-noise=0.3-seed1', 'resnet164_cifar', 30, [(cpu, 0, 29, 60.)])
+    _run_on(replication.SHIPPED_RUNS / 'attention92.cifar10', 'attention92', 200,
+            [(cpu, 0, 2, 360.), (xeon, 3, 5, 100.), (cpu, 6, 6, 400.)])
+    rows = [line for line in replication.cpu_times(30).splitlines() if line.startswith('| a') or
+            line.startswith('| r')]
+    assert rows == ['| attention56 | 240 s | 2.00 h (measured, 1 run) | about 13.3 h |',
+                    '| attention92 | 360 s | about 3.0 h | about 20.0 h |',
+                    '| resnet164_cifar | 600 s | 5.25 h (measured, mean of 2 runs, 5.00-5.50 h) | about 33.3 h |']
 
 
 def _full_data_run(folder, epoch_times, top1=None):

@@ -311,6 +311,17 @@ def test_recipe_summary_splits_the_time_by_the_hardware_that_trained_it():
         '6 epochs, SGD lr 0.2 cosine, batch 128, bf16, 1.00 h (30.0 min on CPU, 30.0 min on unrecorded hardware)'
 
 
+def test_an_epoch_counts_on_the_hardware_of_the_last_segment_that_trained_it():
+    """A segment killed in epoch 4 on the Xeon and resumed on the EPYC: epoch 4 is the EPYC's; an epoch no segment
+    covers is nobody's."""
+    xeon = 'Intel(R) Xeon(R) Processor (AMX), 2 threads'
+    segments = [_cpu_segment(0, 2), _cpu_segment(3, 4, 'Intel(R) Xeon(R) Processor', 'AMX'), _cpu_segment(4, 5)]
+    run = dict(segments=segments, summary=[dict(epoch=e, epoch_time=100. + e) for e in range(7)])
+    assert run_log.epoch_segment(run, 4) is segments[2] and run_log.epoch_segment(run, 6) is None
+    assert run_log.epoch_times_on(run, 'AMD EPYC (AVX512), 2 threads') == [100., 101., 102., 104., 105.]
+    assert run_log.epoch_times_on(run, xeon) == [103.]
+
+
 def test_hardware_used_names_each_machine_once_in_the_order_the_runs_first_used_it():
     """Two runs that resumed on each other's CPUs list both CPUs once each, first-used first; with
     ``software`` a change of torch on the same CPU counts as another entry."""

@@ -19,7 +19,7 @@ import platform
 import shlex
 import subprocess
 import time
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -30,8 +30,8 @@ from .files import atomic_write_text
 
 __all__ = ['RUN_LOGS', 'STARTED_FORMAT', 'write_args', 'read_history', 'write_history', 'hardware_fields',
            'RunSegments', 'load_run', 'epochs_done', 'duration', 'training_time', 'segment_trained',
-           'segment_hardware_kind', 'training_time_by_hardware', 'hardware_used', 'segment_differences',
-           'recipe_summary']
+           'epoch_segment', 'segment_hardware_kind', 'training_time_by_hardware', 'epoch_times_on', 'hardware_used',
+           'segment_differences', 'recipe_summary']
 
 RUN_LOGS = ('summary.csv', 'summary.json', 'segments.json', 'args.json', 'curves.png')
 STARTED_FORMAT = '%Y-%m-%dT%H:%M:%S%z'  # a segment's 'started': local time with its UTC offset
@@ -161,16 +161,29 @@ def segment_hardware_kind(segment: Dict[str, Any]) -> str:
     return 'CPU' if segment['device_type'] == 'cpu' else segment['device_name']
 
 
+def epoch_segment(run: Dict[str, Any], epoch: int) -> Optional[Dict[str, Any]]:
+    """The ``segments.json`` entry of a ``load_run`` run that trained ``epoch`` (the last one, where a killed
+    segment and its resume both cover it), or None where no segment does (a run without ``segments.json``)."""
+    segments = [s for s in run['segments'] if segment_trained(s, epoch)]
+    return segments[-1] if segments else None
+
+
 def training_time_by_hardware(run: Dict[str, Any]) -> Dict[str, float]:
     """Seconds of a ``load_run`` run's epochs per kind of hardware (``segment_hardware_kind``), in the order the
-    run first used each. An epoch that no segment covers (a run without ``segments.json``) counts as
-    'unrecorded hardware'."""
+    run first used each. An epoch that no segment covers (``epoch_segment``) counts as 'unrecorded hardware'."""
     times: Dict[str, float] = {}
     for row in run['summary']:
-        kinds = [segment_hardware_kind(s) for s in run['segments'] if segment_trained(s, row['epoch'])]
-        kind = kinds[-1] if kinds else 'unrecorded hardware'
+        segment = epoch_segment(run, row['epoch'])
+        kind = segment_hardware_kind(segment) if segment else 'unrecorded hardware'
         times[kind] = times.get(kind, 0.) + row['epoch_time']
     return times
+
+
+def epoch_times_on(run: Dict[str, Any], hardware: str) -> List[float]:
+    """The times of a ``load_run`` run's epochs that a segment on ``hardware`` (its ``hardware`` field, e.g.
+    'AMD EPYC (AVX512), 2 threads') trained (``epoch_segment``)."""
+    return [row['epoch_time'] for row in run['summary']
+            if (epoch_segment(run, row['epoch']) or {}).get('hardware') == hardware]
 
 
 def hardware_used(runs: Sequence[Dict[str, Any]], software: bool = False) -> List[str]:
