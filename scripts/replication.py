@@ -314,15 +314,26 @@ def _paper(ref: Dict[str, Any], row: Dict[str, Any]) -> str:
     return f"{ref['paper_error']:.2f} / {row['paper_error']:.2f}"
 
 
-def claims_hours() -> Dict[str, float]:
-    """CPU-hours of each claim's runs in results/ (the sum of their epochs' times, finished or not); a run
-    shared with an earlier claim counts there."""
-    counted, hours = set(), {}
+def claims_runs() -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """Each claim's runs in results/ that have started (``load_run``, by name), a run shared with an earlier
+    claim counting there only."""
+    counted, runs = set(), {}
     for claim in CLAIMS:
         names = [n for n in claim.run_names() if n not in counted and (RESULTS / 'runs' / n / 'args.json').is_file()]
         counted.update(names)
-        hours[claim.key] = sum(training_time(load_run(str(RESULTS / 'runs' / n))['summary']) for n in names) / 3600
-    return hours
+        runs[claim.key] = {n: load_run(str(RESULTS / 'runs' / n)) for n in names}
+    return runs
+
+
+def runs_hours(runs: Dict[str, Dict[str, Any]]) -> float:
+    """CPU-hours of ``runs`` (a claim's, ``claims_runs``): the sum of their epochs' times, finished or not."""
+    return sum(training_time(run['summary']) for run in runs.values()) / 3600
+
+
+def in_progress(runs: Dict[str, Dict[str, Any]]) -> str:
+    """'NAME: D of E epochs' for each unfinished run of ``runs`` (a claim's, ``claims_runs``)."""
+    return ', '.join(f"{name}: {epochs_done(run)} of {run['args']['epochs']} epochs" for name, run in runs.items()
+                     if epochs_done(run) < run['args']['epochs'])
 
 
 def _label(title: str, ref: Dict[str, Any], row: Dict[str, Any]) -> str:
@@ -337,21 +348,22 @@ def shown(command_line: str) -> str:
     return re.sub(rf'--output \S*/({keys})(?=\s|$)', rf'--output {RUNS_SHOWN}/\1', command_line)
 
 
-def _rows(claim: Claim, report: Optional[Dict[str, Any]], hours: float, epochs: Optional[int],
+def _rows(claim: Claim, report: Optional[Dict[str, Any]], runs: Dict[str, Dict[str, Any]], epochs: Optional[int],
           with_command: bool) -> List[List[str]]:
     """One row per comparison of a claim (each variant against its group's reference), or one saying it has
-    not run."""
-    title = f'{claim.claim} ({claim.source})'
+    not run; the verdict cell names the claim's unfinished runs (``claims_runs``, ``in_progress``)."""
+    title, hours, running = f'{claim.claim} ({claim.source})', runs_hours(runs), in_progress(runs)
     if report is None:
         planned = f"`{shown(' '.join(command(claim, epochs)))}`" if epochs else 'once step 1 has chosen the schedule'
-        state = 'first seed in progress' if hours else 'not run yet'
+        state = ('first seed in progress' + (f' ({running})' if running else '')) if runs else 'not run yet'
         return [[_label(title, ref, row), _paper(ref, row), '-', '-', state, f'{hours:.2f}'] +
                 ([planned] if with_command else []) for ref, row in comparisons(dict(rows=claim.planned()))]
     rows = []
     for ref, row in comparisons(report):
         rows.append([_label(title, ref, row), _paper(ref, row),
                      f"{ref['top1']:.2f} +/- {ref['top1_sd']:.2f} / {row['top1']:.2f} +/- {row['top1_sd']:.2f} "
-                     f"(n = {row['n']})", _fmt_interval(row['top1_difference']), row.get('verdict', '-'),
+                     f"(n = {row['n']})", _fmt_interval(row['top1_difference']),
+                     row.get('verdict', '-') + (f'; in progress: {running}' if running else ''),
                      f'{hours:.2f}'] + ([f"`{shown(report['command'])}`"] if with_command else []))
     return rows
 
@@ -363,10 +375,11 @@ HEADER = ['claim (paper)', 'paper error (%), reference / variant',
 
 def block(name: str, with_command: bool) -> str:
     """The generated table: the page's (``with_command``) or README's."""
-    epochs, hours = schedule_epochs(), claims_hours()
+    epochs, runs = schedule_epochs(), claims_runs()
+    hours = {key: runs_hours(claim_runs) for key, claim_runs in runs.items()}
     step1 = sum(training_time(run['summary']) for _, run in schedule_runs()) / 3600
     header = HEADER + (['command'] if with_command else [])
-    rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), hours[claim.key], epochs, with_command)]
+    rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), runs[claim.key], epochs, with_command)]
     schedule = f'{epochs} epochs' if epochs else 'not chosen yet (step 1 is in progress)'
     begin, end = _markers(name)
     return '\n'.join([begin, f'Schedule: {schedule}. CPU-hours spent (the sum of the runs\' epochs): '

@@ -321,10 +321,26 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     assert json.loads((saved / 'summary.json').read_text())[-1]['epoch'] == 1
     assert not (saved / 'last.pth.tar').exists() and not (results / 'runs' / second).exists()
     assert not (results / claim.key).exists()  # no table before every variant has trained a seed
-    assert replication.claims_hours()[claim.key] == pytest.approx(3.0)
+    assert replication.runs_hours(replication.claims_runs()[claim.key]) == pytest.approx(3.0)
     rows = [line for line in replication.block('replication', True).splitlines()
             if line.startswith('| Attention-92 has a lower error')]
-    assert len(rows) == 1 and '| first seed in progress | 3.00 |' in rows[0]
+    assert len(rows) == 1 and '| first seed in progress (resnet164_cifar-seed1: 2 of 30 epochs) | 3.00 |' in rows[0]
+    # after the first seed: its table, and the verdict cell names the run of the next seed
+    for name, epochs_run in ((first, 30), (second, 30), ('resnet164_cifar-seed2', 1)):
+        folder = results / 'runs' / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / 'args.json').write_text(json.dumps(dict(epochs=30)))
+        (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, epoch_time=360.) for e in range(epochs_run)]))
+    table_rows = [dict(group='attention92', model='resnet164_cifar', variant='ResNet-164', paper_error=5.46, top1=90.,
+                       top1_sd=0., n=1),
+                  dict(group='attention92', model='attention92', variant='attention92', paper_error=4.99, top1=90.5,
+                       top1_sd=0., n=1, top1_difference=dict(mean=0.5, low=None, high=None),
+                       verdict='not resolved at 1 seed')]
+    (results / claim.key).mkdir()
+    (results / claim.key / f'{claim.what}.json').write_text(json.dumps(dict(command='x', rows=table_rows)))
+    [row] = [line for line in replication.block('replication', True).splitlines()
+             if line.startswith('| Attention-92 has a lower error')]
+    assert '| not resolved at 1 seed; in progress: resnet164_cifar-seed2: 1 of 30 epochs | 6.10 |' in row
 
 
 def _run_on(folder, model, epochs, segments):
