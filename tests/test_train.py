@@ -328,7 +328,8 @@ def test_hardware_used_names_each_machine_once_in_the_order_the_runs_first_used_
     xeon = _cpu_segment(3, 5, 'Intel(R) Xeon(R) Processor', 'AMX')
     runs = [dict(segments=[_cpu_segment(0, 2), xeon]), dict(segments=[xeon, _cpu_segment(3, 5)]),
             dict(segments=[])]
-    assert run_log.hardware_used(runs) == ['AMD EPYC (AVX512), 2 threads', 'Intel(R) Xeon(R) Processor (AMX), 2 threads']
+    assert run_log.hardware_used(runs) == ['AMD EPYC (AVX512), 2 threads',
+                                           'Intel(R) Xeon(R) Processor (AMX), 2 threads']
     runs[1]['segments'].append(dict(_cpu_segment(6, 7), software='torch 2'))
     assert run_log.hardware_used(runs, software=True) == [
         'AMD EPYC (AVX512), 2 threads, torch', 'Intel(R) Xeon(R) Processor (AMX), 2 threads, torch',
