@@ -254,9 +254,10 @@ def short_schedule_runs(model: str, epochs: int) -> List[Dict[str, Any]]:
     """``model``'s finished ``epochs``-epoch runs on all 50,000 training images with the shipped recipe, each
     trained wholly on ``CPU`` (``load_run``): step 1's full-data Attention-56 and the claims' seeded runs of the
     plain network (``MODEL-seedN``, not an ablated variant)."""
+    plain = Variant(group=model, label=model, model=model)
     folders = [full_data_run(epochs)] if model == 'attention56' else []
-    folders += [f for f in sorted((RESULTS / 'runs').glob(f'{model}-seed*'))
-                if re.fullmatch(rf'{re.escape(model)}-seed\d+', f.name)]
+    folders += [RESULTS / 'runs' / name for name in dict.fromkeys(
+        plain.seeded_run_name(seed) for claim in CLAIMS for seed in claim.seeds)]
     runs = [load_run(str(f)) for f in folders if (f / 'args.json').is_file()]
     return [r for r in runs if r['args']['epochs'] == epochs == epochs_done(r) == len(epoch_times_on(r, CPU))]
 
@@ -411,8 +412,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False),
                  SCHEDULE / 'README.md': schedule_candidates()}
-    if schedule_epochs():
-        generated[TRAINING_PAGE] = cpu_times(schedule_epochs())
+    epochs = schedule_epochs()
+    if epochs:
+        generated[TRAINING_PAGE] = cpu_times(epochs)
     if not args.write:
         print(generated[PAGE])
         return 0

@@ -366,7 +366,7 @@ def test_cpu_times_are_measured_once_short_runs_finish_and_estimated_before(tmp_
     _run_on(runs / 'resnet164_cifar-seed1', 'resnet164_cifar', 30, [(cpu, 0, 29, 600.)])
     _run_on(runs / 'resnet164_cifar-seed2', 'resnet164_cifar', 30, [(cpu, 0, 14, 480.), (cpu, 15, 29, 840.)])
     _run_on(runs / 'resnet164_cifar-seed3', 'resnet164_cifar', 30, [(cpu, 0, 9, 600.), (xeon, 10, 29, 300.)])
-    _run_on(runs / 'resnet164_cifar-seed4', 'resnet164_cifar', 30, [(cpu, 0, 9, 60.)])
+    _run_on(runs / 'attention92-seed1', 'attention92', 30, [(cpu, 0, 9, 60.)])
     _run_on(runs / 'resnet164_cifar-noise=0.3-seed1', 'resnet164_cifar', 30, [(cpu, 0, 29, 60.)])
     _run_on(replication.SHIPPED_RUNS / 'attention92.cifar10', 'attention92', 200,
             [(cpu, 0, 2, 360.), (xeon, 3, 5, 100.), (cpu, 6, 6, 400.)])
