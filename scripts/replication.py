@@ -3,6 +3,8 @@
     python scripts/replication.py command KEY          # print the command that trains claim KEY
     python scripts/replication.py run KEY              # train it (resumable), then copy its tables and logs
     python scripts/replication.py save KEY             # copy what it has so far (at every stop of a session)
+    python scripts/replication.py check [KEY ...]      # make the saved tables again from the runs' logs in
+                                                       # results/ (the recorded command with --no-train)
     python scripts/replication.py table                # print docs/replication.md as the results make it
     python scripts/replication.py table --write        # write docs/replication.md, README's verdict block,
                                                        # results/schedule/README.md's held-out candidates and
@@ -27,9 +29,11 @@ import argparse
 import functools
 import json
 import re
+import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -37,6 +41,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epoch_times_on, epochs_done, hardware_used, load_run, training_time
 from run_report import copy_logs, data_summary, load_weights_evidence
+from timm_ran import experiments
 from timm_ran.experiments import Variant, plan
 from timm_ran.train import build_parser
 
@@ -181,6 +186,30 @@ def save(claim: Claim) -> None:
         if (RUNS / 'runs' / name / 'args.json').is_file():
             copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name),
                       title=f'{name}: a run of the replication')
+
+
+# what ``check`` compares between a claim's saved table and the one its runs' logs make again
+CHECKED = ('rows', 'pending', 'budget', 'hardware')
+
+
+def check(claim: Claim) -> Tuple[bool, str]:
+    """Make a claim's saved table again from the logs of its runs in results/ and compare: its recorded command
+    with ``--no-train`` (``timm_ran.experiments``), in a temporary folder whose ``runs`` are results/'s. Returns
+    whether they agree and what was found."""
+    saved = _read_report(claim)
+    if saved is None:
+        return True, f'{claim.key}: no table yet (no seed finished by every network), nothing to check'
+    argv = shlex.split(saved['command'])[3:]  # after 'python -m timm_ran.experiments'
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / 'runs').symlink_to(RESULTS / 'runs', target_is_directory=True)
+        argv[argv.index('--output') + 1] = folder
+        remade = json.loads(json.dumps(experiments.main(argv + ['--no-train'])))
+    differ = [key for key in CHECKED if remade[key] != saved[key]]
+    where = f'results/replication/{claim.key}/{claim.what}.json'
+    if differ:
+        return False, f"{claim.key}: {where} differs from its runs' logs in {', '.join(differ)}"
+    seeds = saved['rows'][0]['n']
+    return True, f"{claim.key}: {where} is what its runs' logs give ({', '.join(CHECKED)}; {seeds} seed{'s' * (seeds > 1)})"
 
 
 def _hardware(run: Dict[str, Any]) -> str:
@@ -396,6 +425,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest='action', required=True)
     for action in ('command', 'run', 'save'):
         commands.add_parser(action).add_argument('key', choices=CLAIM_KEYS)
+    checking = commands.add_parser('check', help="make each saved claim table again from its runs' logs in results/ "
+                                                 'and compare')
+    checking.add_argument('key', nargs='*', metavar='KEY',
+                          help=f"claims to check (default: all): {', '.join(CLAIM_KEYS)}")
     commands.add_parser('table').add_argument('--write', action='store_true',
                                               help='write docs/replication.md, README.md, '
                                                    "results/schedule/README.md and docs/training.md's CPU times")
@@ -410,6 +443,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             epochs = schedule_epochs()
             print(' '.join(command(claim, epochs)) if epochs else 'no schedule chosen yet (step 1)')
         return 0
+    if args.action == 'check':
+        unknown = [key for key in args.key if key not in CLAIM_KEYS]
+        if unknown:
+            parser.error(f"check: KEY must be among {', '.join(CLAIM_KEYS)}, got {', '.join(unknown)}")
+        outcomes = [check(claim) for claim in CLAIMS if not args.key or claim.key in args.key]
+        print('\n'.join(message for _, message in outcomes))
+        return 0 if all(agree for agree, _ in outcomes) else 1
     generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False),
                  SCHEDULE / 'README.md': schedule_candidates()}
     epochs = schedule_epochs()

@@ -483,3 +483,39 @@ def test_the_cpu_recipe_follows_the_random_erasing_rule_from_the_candidates_summ
     replication = _script('replication')
     claims = replication.train_namespace([*replication.recipe_args(), '--seed', '1'])
     assert replication.recipe_changes(claims) == recipe['changes']
+
+
+def test_check_remakes_a_saved_claim_table_from_its_runs_logs(image_folder, tmp_path, monkeypatch):
+    """``check`` finds a saved claim table equal to what its runs' logs in results/ give (the recorded command
+    with --no-train), and reports the table and a run's log that disagree with each other."""
+    from timm_ran import experiments
+    replication = _replication_in(tmp_path, monkeypatch)
+    claim = replication.Claim('attention92-vs-resnet164', 'claim', 'Table 6', 'attention-vs-resnet', ('attention56',),
+                              (1,))
+    (replication.RUNS / 'runs').mkdir(parents=True)  # the layout ``run`` makes: the claims share RUNS/runs
+    (replication.RUNS / claim.key).mkdir()
+    (replication.RUNS / claim.key / 'runs').symlink_to(replication.RUNS / 'runs', target_is_directory=True)
+    experiments.main(['ablation', '--what', claim.what, '--models', *claim.models, '--seeds', '1', '--output',
+                      str(replication.RUNS / claim.key), '--data-dir', str(image_folder), '--epochs', '1',
+                      '--batch-size', '16', '--workers', '0', '--no-progress', '--device', 'cpu'])
+    replication.save(claim)
+    table = replication.RESULTS / claim.key / 'attention-vs-resnet.json'
+    assert sorted(p.name for p in (replication.RESULTS / 'runs').iterdir()) == ['attention56-seed1',
+                                                                                 'resnet164_cifar-seed1']
+    agree, message = replication.check(claim)
+    assert agree and message.endswith("is what its runs' logs give (rows, pending, budget, hardware; 1 seed)")
+
+    saved = json.loads(table.read_text())
+    saved['rows'][1]['top1'] += 1
+    table.write_text(json.dumps(saved))
+    agree, message = replication.check(claim)
+    assert not agree and message.endswith('differs from its runs\' logs in rows')
+    assert replication.main(['check', claim.key]) == 1  # the real claim's key: one table, made up here
+
+    saved['rows'][1]['top1'] -= 1
+    table.write_text(json.dumps(saved))
+    summary = replication.RESULTS / 'runs' / 'attention56-seed1' / 'summary.json'
+    history = json.loads(summary.read_text())
+    history[-1]['eval_top1'] += 0.5
+    summary.write_text(json.dumps(history))
+    assert replication.check(claim)[0] is False

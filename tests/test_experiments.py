@@ -1,5 +1,6 @@
 """python -m timm_ran.experiments ablation: the paper's ablations as paired runs and a table."""
 import json
+import shutil
 
 import pytest
 
@@ -136,14 +137,22 @@ def test_a_seeded_ablation_trains_seed_after_seed_and_a_stopped_one_keeps_its_pa
     assert {name: (out / 'runs' / name / 'summary.json').stat().st_mtime_ns for name in seed1} == seed1  # kept
 
 
-def test_seeded_ablation_pairs_the_seeds_and_gives_a_verdict(image_folder, tmp_path, monkeypatch):
-    """--seeds trains every variant once per seed; each variant's row holds the per-seed top-1, their mean and
-    spread, and against the group's reference the paired difference, its interval and the verdict."""
-    out = tmp_path / 'seeded'
+@pytest.fixture(scope='module')
+def seeded_ablation(image_folder, tmp_path_factory):
+    """Attention-56 against ResNet-164 trained with seeds 1 and 2: (the budget without its seed, the output
+    folder, the report)."""
     budget = _budget(image_folder)[:-2]  # all but its '--seed', '1'
     assert _budget(image_folder)[-2:] == ['--seed', '1']
+    out = tmp_path_factory.mktemp('seeded')
     report = experiments.main(['ablation', '--what', 'attention-vs-resnet', '--models', 'attention56', '--seeds', '1',
                                '2', '--output', str(out), *budget])
+    return budget, out, report
+
+
+def test_seeded_ablation_pairs_the_seeds_and_gives_a_verdict(seeded_ablation, image_folder):
+    """--seeds trains every variant once per seed; each variant's row holds the per-seed top-1, their mean and
+    spread, and against the group's reference the paired difference, its interval and the verdict."""
+    budget, out, report = seeded_ablation
     reference, attention = report['rows']
     assert (reference['model'], attention['model']) == ('resnet164_cifar', 'attention56')
     for row in (reference, attention):
@@ -161,3 +170,37 @@ def test_seeded_ablation_pairs_the_seeds_and_gives_a_verdict(image_folder, tmp_p
     with pytest.raises(ValueError, match="--seeds sets every run's --seed"):
         experiments.main(['ablation', '--what', 'attention-vs-resnet', '--seeds', '1', '--output', str(out),
                           *_budget(image_folder)])
+
+
+def test_no_train_remakes_the_table_from_copied_logs(seeded_ablation, tmp_path, monkeypatch):
+    """--no-train makes the same table from the runs' logs alone (args, summary, segments: what results/
+    keeps), trains nothing, stops at the first seed a variant has not finished, and fails clearly when even
+    the first run is missing."""
+    budget, out, report = seeded_ablation
+    monkeypatch.setattr(train, 'main', lambda argv: pytest.fail(f'--no-train trained: {argv}'))
+    copy = tmp_path / 'copy'
+    for run in (out / 'runs').iterdir():
+        (copy / 'runs' / run.name).mkdir(parents=True)
+        for name in ('args.json', 'summary.json', 'segments.json'):
+            shutil.copy(run / name, copy / 'runs' / run.name / name)
+    argv = ['ablation', '--what', 'attention-vs-resnet', '--models', 'attention56', '--seeds', '1', '2',
+            '--output', str(copy), '--no-train', *budget]
+    again = experiments.main(argv)
+    assert again['rows'] == report['rows'] and again['pending'] == []
+    assert json.loads((copy / 'attention-vs-resnet.json').read_text())['rows'] == json.loads(json.dumps(report['rows']))
+    assert 'seeds 1, 2' in (copy / 'attention-vs-resnet.md').read_text()
+
+    (copy / 'runs' / 'attention56-seed2' / 'summary.json').write_text('[]')  # started, no epoch finished
+    first_seed = experiments.main(argv)
+    assert [row['n'] for row in first_seed['rows']] == [1, 1]
+    assert first_seed['rows'][1]['seeds'] == {'1': report['rows'][1]['seeds']['1']}
+    assert first_seed['pending'] == ['resnet164_cifar-seed2', 'attention56-seed2']
+
+    shutil.rmtree(copy / 'runs' / 'resnet164_cifar-seed1')
+    with pytest.raises(ValueError, match=r'--no-train: .*resnet164_cifar-seed1 has no finished run'):
+        experiments.main(argv)
+    (copy / 'runs' / 'attention56-seed1' / 'args.json').write_text(json.dumps(dict(
+        json.loads((copy / 'runs' / 'attention56-seed1' / 'args.json').read_text()), lr=0.5)))
+    shutil.copytree(out / 'runs' / 'resnet164_cifar-seed1', copy / 'runs' / 'resnet164_cifar-seed1')
+    with pytest.raises(ValueError, match=r'attention56-seed1 holds a run with other settings \(lr\)'):
+        experiments.main(argv)

@@ -23,7 +23,11 @@ rewritten after every run) lists the test error of each variant at the last epoc
 ``--seeds 1 2 3`` trains every variant once per seed (``OUTPUT/runs/<run>-seed<N>``; the seed also draws
 the data order and augmentation), seed after seed, and compares paired seeds: each variant's mean and
 standard deviation, and against its group's first row the mean per-seed difference of top-1 with its 95%
-t-interval and a verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds" (``timm_ran.training.seeds``).
+t-interval and a verdict on the paper's claim: "reproduced", "reversed" or "not resolved at n seeds"
+(``timm_ran.training.seeds``).
+
+``--no-train`` trains nothing: the same command makes the table again from the runs already finished under
+``OUTPUT/runs`` (say, logs copied from the machines that trained them), to re-check an aggregation.
 """
 import argparse
 import json
@@ -197,27 +201,36 @@ def _settings(args_json: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in args_json.items() if k not in _RUN_ONLY_ARGS}
 
 
-def train_variant(variant: Variant, common: Sequence[str], run_dir: str) -> Dict[str, Any]:
-    """Train ``variant`` in ``run_dir`` unless it is already complete there; continue it if interrupted.
-    Returns the run's log (``run_log.load_run``).
+def _train_argv(variant: Variant, common: Sequence[str], run_dir: str) -> List[str]:
+    return list(common) + variant.train_args() + ['--output', run_dir, '--resume', 'auto']
 
-    A run directory holding a run made with other settings is an error, not silently reused.
-    """
-    argv = list(common) + variant.train_args() + ['--output', run_dir, '--resume', 'auto']
+
+def finished_run(variant: Variant, common: Sequence[str], run_dir: str) -> Optional[Dict[str, Any]]:
+    """The run in ``run_dir`` (``run_log.load_run``) if it has trained all its epochs; None if it has not
+    started or not finished. A run directory holding a run made with other settings is an error, not silently
+    reused."""
+    argv = _train_argv(variant, common, run_dir)
     parser = train.build_parser()
     wanted = _jsonable(_settings(vars(parser.parse_args(argv))))
-    run = load_run(run_dir) if os.path.exists(os.path.join(run_dir, 'args.json')) else None
-    if run is not None:
-        # a run from before an argument existed ran with that argument's default; an argument left to its
-        # automatic value (None: the evaluation split, the class count, the input size) is what the run resolved
-        found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **run['args'])
-        differ = sorted(k for k in wanted if wanted[k] is not None and found.get(k) != wanted[k])
-        if differ:
-            raise InputError(
-                f'{run_dir} holds a run with other settings ({", ".join(differ)}); pass another --output or '
-                f'remove it')
-    if run is None or epochs_done(run) < wanted['epochs']:
-        train.main(argv)
+    if not os.path.exists(os.path.join(run_dir, 'args.json')):
+        return None
+    run = load_run(run_dir)
+    # a run from before an argument existed ran with that argument's default; an argument left to its
+    # automatic value (None: the evaluation split, the class count, the input size) is what the run resolved
+    found = dict(_jsonable(vars(parser.parse_args(['--data-dir', '']))), **run['args'])
+    differ = sorted(k for k in wanted if wanted[k] is not None and found.get(k) != wanted[k])
+    if differ:
+        raise InputError(
+            f'{run_dir} holds a run with other settings ({", ".join(differ)}); pass another --output or remove it')
+    return run if epochs_done(run) >= wanted['epochs'] else None
+
+
+def train_variant(variant: Variant, common: Sequence[str], run_dir: str) -> Dict[str, Any]:
+    """Train ``variant`` in ``run_dir`` unless it is already complete there (``finished_run``); continue it if
+    interrupted. Returns the run's log (``run_log.load_run``)."""
+    run = finished_run(variant, common, run_dir)
+    if run is None:
+        train.main(_train_argv(variant, common, run_dir))
         run = load_run(run_dir)
     return run
 
@@ -335,18 +348,24 @@ def _budget(args: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def run_ablation(what: str, common: Sequence[str], output: str, models: Optional[Sequence[str]] = None,
-                 command: str = '', seeds: Optional[Sequence[int]] = None, **options: Any) -> Dict[str, Any]:
+                 command: str = '', seeds: Optional[Sequence[int]] = None, train_missing: bool = True,
+                 **options: Any) -> Dict[str, Any]:
     """Train every variant of ``what`` (skipping finished runs) and write ``OUTPUT/<what>.md`` / ``.json``
     after each one, so an interrupted ablation leaves a table of what it finished. With ``seeds``, every
     variant trains once per seed (``OUTPUT/runs/<run>-seed<N>``), seed after seed: the table is written when
     every variant has trained a seed, and compares the paired seeds done so far, so an ablation stopped by
-    its budget still holds paired differences. ``options`` go to ``plan``."""
+    its budget still holds paired differences. ``options`` go to ``plan``.
+
+    Without ``train_missing``, nothing trains: the table is made from the runs already finished under
+    ``OUTPUT/runs``, as far as training would have got in order (variant after variant, or seed after seed),
+    the rest listed as not trained yet; it is an error if not even the first finished."""
     variants = plan(what, models, **options)
     data_dir = train.build_parser().parse_args(list(common)).data_dir
     report = dict(title=ABLATIONS[what].title, source=ABLATIONS[what].source,
                   paper_training=ABLATIONS[what].paper_training, command=command, seeds=list(seeds or []),
                   data=f'{data_dir}', hardware='', rows=[])
     trained: List[Dict[str, Any]] = []
+    obtain = train_variant if train_missing else finished_run
 
     def write(rows: List[Dict[str, Any]], pending: List[str]) -> None:
         report.update(rows=rows, pending=pending, budget=_budget(trained[-1]['args']),
@@ -357,20 +376,29 @@ def run_ablation(what: str, common: Sequence[str], output: str, models: Optional
     if seeds:
         runs: Dict[str, Dict[int, Dict[str, Any]]] = {v.run_name: {} for v in variants}
         for done, seed in enumerate(seeds, 1):
-            for variant in variants:
-                runs[variant.run_name][seed] = train_variant(
-                    variant, list(common) + ['--seed', str(seed)],
-                    os.path.join(output, 'runs', variant.seeded_run_name(seed)))
-                trained.append(runs[variant.run_name][seed])
+            found = [obtain(v, list(common) + ['--seed', str(seed)],
+                            os.path.join(output, 'runs', v.seeded_run_name(seed))) for v in variants]
+            if None in found:
+                break
+            for variant, run in zip(variants, found):
+                runs[variant.run_name][seed] = run
+            trained.extend(found)
             write(_grouped_rows(variants, lambda v, ref: _seeded_row(v, runs[v.run_name], ref)),
                   [v.seeded_run_name(s) for s in seeds[done:] for v in variants])
-        return report
-    results: Dict[str, Dict[str, Any]] = {}
-    for at, variant in enumerate(variants, 1):
-        results[variant.run_name] = train_variant(variant, common, os.path.join(output, 'runs', variant.run_name))
-        trained.append(results[variant.run_name])
-        write(_grouped_rows(variants[:at], lambda v, ref: _result_row(v, results[v.run_name], ref)),
-              [v.run_name for v in variants[at:]])
+    else:
+        results: Dict[str, Dict[str, Any]] = {}
+        for at, variant in enumerate(variants, 1):
+            run = obtain(variant, common, os.path.join(output, 'runs', variant.run_name))
+            if run is None:
+                break
+            results[variant.run_name] = run
+            trained.append(run)
+            write(_grouped_rows(variants[:at], lambda v, ref: _result_row(v, results[v.run_name], ref)),
+                  [v.run_name for v in variants[at:]])
+    if not trained:
+        first = variants[0].seeded_run_name(seeds[0]) if seeds else variants[0].run_name
+        raise InputError(f'--no-train: {os.path.join(output, "runs", first)} has no finished run, so there is no '
+                         f'table to make; train it first (the same command without --no-train)')
     return report
 
 
@@ -408,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help='train every variant once per seed and compare paired seeds (mean, sd, 95%% '
                                't-interval of the differences, verdict); without it, one run with --seed')
     ablation.add_argument('--output', default='results/ablations', help='folder of the runs and tables')
+    ablation.add_argument('--no-train', action='store_true',
+                          help='train nothing: make the table from the runs already finished under --output '
+                               '(e.g. to re-check an aggregation from copied logs)')
     return parser
 
 
@@ -424,7 +455,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     options = dict(noise_levels=args.noise_levels, a_values=args.a_values, vit_weights=args.vit_weights,
                    vit_pretrained=args.vit_pretrained)
     plan(args.what, args.models, **options)  # a bad choice fails before any training
-    return run_ablation(args.what, train_argv, args.output, args.models, command, args.seeds, **options)
+    return run_ablation(args.what, train_argv, args.output, args.models, command, args.seeds,
+                        train_missing=not args.no_train, **options)
 
 
 if __name__ == '__main__':
