@@ -519,3 +519,26 @@ def test_check_remakes_a_saved_claim_table_from_its_runs_logs(image_folder, tmp_
     history[-1]['eval_top1'] += 0.5
     summary.write_text(json.dumps(history))
     assert replication.check(claim)[0] is False
+
+
+def test_the_pages_quote_the_short_schedules_measured_figures():
+    """README and docs/training.md quote step 1's figures in prose beside the generated blocks: each figure
+    they quote is the one its results folder holds (held-out top-1 after the last epoch; the full-data run's
+    test.json; the shipped weights' evidence)."""
+    replication = _script('replication')
+    schedule = ROOT / 'results' / 'schedule'
+
+    def held_out(name):
+        return f"{json.loads((schedule / name / 'summary.json').read_text())[-1]['eval_top1']:.2f}%"
+    test = json.loads((replication.full_data_run(replication.schedule_epochs()) / 'test.json').read_text())
+    shipped = replication.load_weights_evidence(str(ROOT), 'attention56.cifar10')['results']['top1']
+    single, flip = f"{test['top1']:.2f}%", f"{test['flip_tta']['top1']:.2f}%"
+    readme = ' '.join((ROOT / 'README.md').read_text().split())
+    training = ' '.join((ROOT / 'docs' / 'training.md').read_text().split())
+    assert f'({single} against {shipped:.2f}%' in readme
+    assert f'{held_out("attention56-e45")} held-out top-1 for Attention-56 at 45 epochs, ' \
+           f'{held_out("attention56-e30")} at 30)' in training
+    assert f'reaches **{single}** single-view top-1 on CIFAR-10 test (JPEG q75 copy; {flip} with flip TTA), ' \
+           f'against {shipped:.2f}% for the shipped' in training
+    assert f'{held_out("attention56-e45-reprob0")} held-out top-1 at 45 epochs, against ' \
+           f'{held_out("attention56-e45")} with it' in training
