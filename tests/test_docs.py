@@ -230,6 +230,14 @@ def test_the_replication_tables_are_generated_from_results():
         "docs/training.md's CPU times are stale: run python scripts/replication.py table --write"
 
 
+def test_every_saved_claim_table_is_what_its_runs_logs_give():
+    """``check`` on the committed results: each claim table saved so far is what its recorded command makes
+    again from the logs in results/replication/runs (a claim without a table yet has nothing to disagree)."""
+    replication = _script('replication')
+    outcomes = [replication.check(claim) for claim in replication.CLAIMS]
+    assert [message for agree, message in outcomes if not agree] == []
+
+
 def _replication_in(tmp_path, monkeypatch):
     """scripts/replication.py with its runs, results and a 30-epoch schedule choice under ``tmp_path``."""
     replication = _script('replication')
