@@ -209,7 +209,8 @@ def check(claim: Claim) -> Tuple[bool, str]:
     if differ:
         return False, f"{claim.key}: {where} differs from its runs' logs in {', '.join(differ)}"
     seeds = saved['rows'][0]['n']
-    return True, f"{claim.key}: {where} is what its runs' logs give ({', '.join(CHECKED)}; {seeds} seed{'s' * (seeds > 1)})"
+    return True, (f"{claim.key}: {where} is what its runs' logs give ({', '.join(CHECKED)}; "
+                  f"{seeds} seed{'s' * (seeds > 1)})")
 
 
 def _hardware(run: Dict[str, Any]) -> str:
