@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from timm_ran.errors import InputError
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epoch_times_on, epochs_done, hardware_used, load_run, training_time
 from run_report import copy_logs, data_summary, load_weights_evidence
@@ -203,7 +204,10 @@ def check(claim: Claim) -> Tuple[bool, str]:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / 'runs').symlink_to(RESULTS / 'runs', target_is_directory=True)
         argv[argv.index('--output') + 1] = folder
-        remade = json.loads(json.dumps(experiments.main(argv + ['--no-train'])))
+        try:
+            remade = json.loads(json.dumps(experiments.main(argv + ['--no-train'])))
+        except InputError as error:  # a run missing from results/, or one with other settings
+            return False, f"{claim.key}: its runs' logs give no table: {error}"
     differ = [key for key in CHECKED if remade[key] != saved[key]]
     where = f'results/replication/{claim.key}/{claim.what}.json'
     if differ:

@@ -527,6 +527,9 @@ def test_check_remakes_a_saved_claim_table_from_its_runs_logs(image_folder, tmp_
     history[-1]['eval_top1'] += 0.5
     summary.write_text(json.dumps(history))
     assert replication.check(claim)[0] is False
+    shutil.rmtree(replication.RESULTS / 'runs' / 'resnet164_cifar-seed1')
+    agree, message = replication.check(claim)
+    assert not agree and "its runs' logs give no table: --no-train: " in message and 'resnet164_cifar-seed1' in message
 
 
 def test_the_pages_quote_the_short_schedules_measured_figures():
