@@ -3,6 +3,8 @@
     python scripts/replication.py command KEY          # print the command that trains claim KEY
     python scripts/replication.py run KEY              # train it (resumable), then copy its tables and logs
     python scripts/replication.py save KEY             # copy what it has so far (at every stop of a session)
+    python scripts/replication.py restore              # on a new machine: the finished runs' logs back from
+                                                       # results/, the unfinished ones' set aside as lost
     python scripts/replication.py check [KEY ...]      # make the saved tables again from the runs' logs in
                                                        # results/ (the recorded command with --no-train)
     python scripts/replication.py table                # print docs/replication.md as the results make it
@@ -41,13 +43,14 @@ from typing import Any, Dict, List, Optional, Tuple
 from timm_ran.errors import InputError
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epoch_times_on, epochs_done, hardware_used, load_run, training_time
-from run_report import copy_logs, data_summary, load_weights_evidence
+from run_report import copy_logs, copy_run_logs, data_summary, load_weights_evidence
 from timm_ran import experiments
 from timm_ran.experiments import Variant, plan
 from timm_ran.train import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'results' / 'replication'
+LOST = RESULTS / 'lost'  # the logs of unfinished runs whose machine was lost (``restore``), counted in the budget
 SCHEDULE = ROOT / 'results' / 'schedule'
 CHOICE = SCHEDULE / 'choice.json'
 RUNS = Path.home() / 'timm-ran-runs' / 'replication'
@@ -187,6 +190,55 @@ def save(claim: Claim) -> None:
         if (RUNS / 'runs' / name / 'args.json').is_file():
             copy_logs(str(RUNS / 'runs' / name), str(RESULTS / 'runs' / name),
                       title=f'{name}: a run of the replication')
+
+
+def _first_segment(run: Dict[str, Any]) -> Optional[Tuple[str, str]]:
+    """When and how a ``load_run`` run started (its first segment's start and command): what tells two runs in
+    folders of the same name apart."""
+    return (run['segments'][0]['started'], run['segments'][0]['command']) if run['segments'] else None
+
+
+def restore() -> List[str]:
+    """On a new machine, where ``RUNS`` has lost some or all of the runs whose logs results/ holds: copy each
+    finished run's logs back into ``RUNS`` (all a claim's table needs of a finished run, so it is not trained
+    again), and move each unfinished run's saved logs to ``LOST`` (its resume state went with the machine: it
+    restarts from epoch 0, and the hours it had taken still count in the budget). A run that ``RUNS`` still holds
+    is left as it is. Returns a line per run restored or set aside."""
+    done = []
+    for folder in sorted(p for p in (RESULTS / 'runs').iterdir() if (p / 'args.json').is_file()):
+        saved, here = load_run(str(folder)), RUNS / 'runs' / folder.name
+        started = _first_segment(saved)
+        here_run = load_run(str(here)) if (here / 'args.json').is_file() else None
+        if started is None or (here_run is not None and _first_segment(here_run) == started):
+            continue  # nothing trained yet, or the same run
+        epochs = f"{epochs_done(saved)} of {saved['args']['epochs']} epochs"
+        if epochs_done(saved) < saved['args']['epochs']:
+            lost = LOST / f"{folder.name}-started-{started[0][:16].replace(':', '')}"
+            if lost.exists():
+                raise InputError(f'{lost} exists already: {folder} cannot be set aside there')
+            LOST.mkdir(parents=True, exist_ok=True)
+            folder.rename(lost)
+            readme = lost / 'README.md'
+            atomic_write_text(str(readme), (readme.read_text() if readme.is_file() else '') + (
+                f'\nThis run was lost with its machine at {epochs} (its resume state is not kept in the '
+                f'repository); it restarted from epoch 0 as results/replication/runs/{folder.name}/, and the time '
+                'these epochs took counts in the budget (docs/replication.md).\n'))
+            done.append(f'{folder.name}: lost at {epochs}, logs moved to {lost.relative_to(RESULTS.parents[1])}; it restarts '
+                        'from epoch 0')
+        elif here_run is None:
+            here.mkdir(parents=True, exist_ok=True)
+            copy_run_logs(str(folder), str(here))
+            done.append(f'{folder.name}: finished ({epochs}), logs restored to {here}')
+        else:
+            raise InputError(f'{here} holds another run than the finished one saved in {folder}: move it away, then '
+                             'run restore again')
+    return done
+
+
+def lost_hours() -> float:
+    """CPU-hours of the runs set aside as lost (``restore``): the sum of their epochs' times."""
+    folders = [p for p in LOST.iterdir() if (p / 'args.json').is_file()] if LOST.is_dir() else []
+    return sum(training_time(load_run(str(p))['summary']) for p in folders) / 3600
 
 
 # what ``check`` compares between a claim's saved table and the one its runs' logs make again
@@ -413,13 +465,16 @@ def block(name: str, with_command: bool) -> str:
     epochs, runs = schedule_epochs(), claims_runs()
     hours = {key: runs_hours(claim_runs) for key, claim_runs in runs.items()}
     step1 = sum(training_time(run['summary']) for _, run in schedule_runs()) / 3600
+    lost = lost_hours()
     header = HEADER + (['command'] if with_command else [])
     rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), runs[claim.key], epochs, with_command)]
     schedule = f'{epochs} epochs' if epochs else 'not chosen yet (step 1 is in progress)'
     begin, end = _markers(name)
     return '\n'.join([begin, f'Schedule: {schedule}. CPU-hours spent (the sum of the runs\' epochs): '
                               f'{step1:.2f} on the schedule search (step 1), {sum(hours.values()):.2f} on the claims, '
-                              f'{step1 + sum(hours.values()):.2f} of the issue\'s 70 in all.', '',
+                              + (f'{lost:.2f} on claim runs lost with their machine and restarted '
+                                 '(results/replication/lost/), ' if lost else '')
+                              + f'{step1 + sum(hours.values()) + lost:.2f} of the issue\'s 70 in all.', '',
                        *([step1_outcome(epochs), ''] if epochs else []),
                        '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header),
                        *('| ' + ' | '.join(r) + ' |' for r in rows), end])
@@ -434,6 +489,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                  'and compare')
     checking.add_argument('key', nargs='*', metavar='KEY',
                           help=f"claims to check (default: all): {', '.join(CLAIM_KEYS)}")
+    commands.add_parser('restore', help="on a new machine: copy the finished runs' logs back from results/ and "
+                                        "set the unfinished runs' logs aside as lost")
     commands.add_parser('table').add_argument('--write', action='store_true',
                                               help='write docs/replication.md, README.md, '
                                                    "results/schedule/README.md and docs/training.md's CPU times")
@@ -447,6 +504,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             epochs = schedule_epochs()
             print(' '.join(command(claim, epochs)) if epochs else 'no schedule chosen yet (step 1)')
+        return 0
+    if args.action == 'restore':
+        try:
+            print('\n'.join(restore()) or f'nothing to restore: {RUNS} holds every run saved in results/')
+        except InputError as error:
+            raise SystemExit(f'error: {error}')
         return 0
     if args.action == 'check':
         unknown = [key for key in args.key if key not in CLAIM_KEYS]

@@ -351,6 +351,51 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     assert '| not resolved at 1 seed; in progress: resnet164_cifar-seed2: 1 of 30 epochs | 6.10 |' in row
 
 
+def _started_run(folder, epochs, done, started):
+    """A made-up run under ``folder``: ``done`` of ``epochs`` epochs of 360 s, its process started at ``started``."""
+    folder.mkdir(parents=True)
+    (folder / 'args.json').write_text(json.dumps(dict(model='attention92', epochs=epochs)))
+    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=90., epoch_time=360.)
+                                                     for e in range(done)]))
+    (folder / 'segments.json').write_text(json.dumps([dict(started=started, command='python -m timm_ran.train x',
+                                                           first_epoch=0, last_epoch=done - 1)]))
+
+
+def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, monkeypatch, capsys):
+    """On a new machine: a finished run's logs go back to the runs folder (so it is not trained again), an
+    unfinished run's saved logs move to results/replication/lost/ and their hours still count in the budget, a run
+    the machine still holds (or has restarted) is left alone, and a finished run whose folder holds another run is
+    a clear error."""
+    replication = _replication_in(tmp_path, monkeypatch)
+    monkeypatch.setattr(replication, 'LOST', replication.RESULTS / 'lost')
+    saved, here = replication.RESULTS / 'runs', replication.RUNS / 'runs'
+    _started_run(saved / 'resnet164_cifar-seed1', 30, 30, '2026-12-01T10:00:00+0000')  # finished, machine lost
+    _started_run(saved / 'attention92-seed1', 30, 2, '2026-12-02T18:06:00+0000')  # unfinished, machine lost
+    _started_run(here / 'attention92-seed1', 30, 1, '2026-12-03T09:00:00+0000')  # restarted on the new machine
+    _started_run(saved / 'resnet164_cifar-seed2', 30, 5, '2026-12-03T08:00:00+0000')  # unfinished, still here
+    _started_run(here / 'resnet164_cifar-seed2', 30, 6, '2026-12-03T08:00:00+0000')
+    assert replication.main(['restore']) == 0
+    assert json.loads((here / 'resnet164_cifar-seed1' / 'summary.json').read_text()) == json.loads(
+        (saved / 'resnet164_cifar-seed1' / 'summary.json').read_text())
+    lost = replication.LOST / 'attention92-seed1-started-2026-12-02T1806'
+    assert not (saved / 'attention92-seed1').exists() and len(json.loads((lost / 'summary.json').read_text())) == 2
+    assert 'lost with its machine at 2 of 30 epochs' in (lost / 'README.md').read_text()
+    assert len(json.loads((here / 'attention92-seed1' / 'summary.json').read_text())) == 1  # the new run untouched
+    assert len(json.loads((here / 'resnet164_cifar-seed2' / 'summary.json').read_text())) == 6
+    assert len(json.loads((saved / 'resnet164_cifar-seed2' / 'summary.json').read_text())) == 5
+    out = capsys.readouterr().out
+    assert 'resnet164_cifar-seed1: finished (30 of 30 epochs), logs restored' in out and 'seed2' not in out
+    assert replication.lost_hours() == pytest.approx(0.2)
+    budget = replication.block('replication', True).splitlines()[1]
+    assert ('3.50 on the claims, 0.20 on claim runs lost with their machine and restarted' in budget
+            and '3.70 of the issue' in budget)  # the claims: 3.0 + 0.5 h of the runs in results/runs
+    assert replication.main(['restore']) == 0 and 'nothing to restore' in capsys.readouterr().out
+    shutil.rmtree(here / 'resnet164_cifar-seed1')
+    _started_run(here / 'resnet164_cifar-seed1', 30, 3, '2026-12-04T08:00:00+0000')
+    with pytest.raises(SystemExit, match='holds another run than the finished one saved in'):
+        replication.main(['restore'])
+
+
 def _run_on(folder, model, epochs, segments):
     """A made-up run of ``model`` under ``folder``: ``segments`` as (hardware, first epoch, last epoch, epoch time)."""
     folder.mkdir(parents=True)
