@@ -223,8 +223,8 @@ def restore() -> List[str]:
                 f'\nThis run was lost with its machine at {epochs} (its resume state is not kept in the '
                 f'repository); it restarted from epoch 0 as results/replication/runs/{folder.name}/, and the time '
                 'these epochs took counts in the budget (docs/replication.md).\n'))
-            done.append(f'{folder.name}: lost at {epochs}, logs moved to {lost.relative_to(RESULTS.parents[1])}; it restarts '
-                        'from epoch 0')
+            done.append(f'{folder.name}: lost at {epochs}, logs moved to {lost.relative_to(RESULTS.parents[1])}; '
+                        'it restarts from epoch 0')
         elif here_run is None:
             here.mkdir(parents=True, exist_ok=True)
             copy_run_logs(str(folder), str(here))

@@ -239,9 +239,11 @@ def test_every_saved_claim_table_is_what_its_runs_logs_give():
 
 
 def _replication_in(tmp_path, monkeypatch):
-    """scripts/replication.py with its runs, results and a 30-epoch schedule choice under ``tmp_path``."""
+    """scripts/replication.py with its runs, results (lost runs included) and a 30-epoch schedule choice under
+    ``tmp_path``."""
     replication = _script('replication')
     for name, value in (('RUNS', tmp_path / 'runs-home'), ('RESULTS', tmp_path / 'results' / 'replication'),
+                        ('LOST', tmp_path / 'results' / 'replication' / 'lost'),
                         ('SCHEDULE', tmp_path / 'schedule'), ('CHOICE', tmp_path / 'schedule' / 'choice.json')):
         monkeypatch.setattr(replication, name, value)
     (tmp_path / 'schedule').mkdir()
@@ -367,7 +369,6 @@ def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, mo
     the machine still holds (or has restarted) is left alone, and a finished run whose folder holds another run is
     a clear error."""
     replication = _replication_in(tmp_path, monkeypatch)
-    monkeypatch.setattr(replication, 'LOST', replication.RESULTS / 'lost')
     saved, here = replication.RESULTS / 'runs', replication.RUNS / 'runs'
     _started_run(saved / 'resnet164_cifar-seed1', 30, 30, '2026-12-01T10:00:00+0000')  # finished, machine lost
     _started_run(saved / 'attention92-seed1', 30, 2, '2026-12-02T18:06:00+0000')  # unfinished, machine lost
