@@ -9,8 +9,9 @@
                                                        # results/ (the recorded command with --no-train)
     python scripts/replication.py table                # print docs/replication.md as the results make it
     python scripts/replication.py table --write        # write docs/replication.md, README's verdict block,
-                                                       # results/schedule/README.md's held-out candidates and
-                                                       # docs/training.md's CPU time of the short schedule
+                                                       # results/schedule/README.md's held-out candidates,
+                                                       # docs/training.md's CPU time of the short schedule and
+                                                       # the Table 6 sentence of README and MODEL_CARD.md
 
 Every claim is a ``timm_ran.experiments ablation --seeds`` comparison at the short schedule chosen in step 1
 (``results/schedule/choice.json``), with the shipped recipe (``scripts/cifar10_recipe.sh``) but its fixed
@@ -383,6 +384,12 @@ def _fmt_interval(difference: Dict[str, Any]) -> str:
     return f"{difference['mean']:+.2f} [{difference['low']:+.2f}, {difference['high']:+.2f}]"
 
 
+def _interval(difference: Dict[str, Any], n: int) -> str:
+    if difference['low'] is None:
+        return f'n = {n}, no interval'
+    return f"95% CI [{difference['low']:+.2f}, {difference['high']:+.2f}], n = {n}"
+
+
 def comparisons(report: Dict[str, Any]) -> List[Tuple[Dict[str, Any], Dict[str, Any]]]:
     """(reference, variant) rows of a seeded comparison table: each row against its group's first."""
     references: Dict[str, Dict[str, Any]] = {}
@@ -480,6 +487,34 @@ def block(name: str, with_command: bool) -> str:
                        *('| ' + ' | '.join(r) + ' |' for r in rows), end])
 
 
+def seeded_verdict(claim: Claim) -> str:
+    """The generated sentence on where ``claim`` stands with paired seeds (block ``replication-KEY``), for the
+    prose about it outside the page: README's and MODEL_CARD.md's paragraph on Table 6 says what the seeds say,
+    not what the one 200-epoch run of each network says: each comparison's paired difference with its interval
+    and verdict, or how far the first seed has got."""
+    epochs, runs, report = schedule_epochs(), claims_runs()[claim.key], _read_report(claim)
+    running = in_progress(runs)
+    schedule = f'the {epochs}-epoch CPU schedule' if epochs else 'the short CPU schedule (not chosen yet)'
+    where = f"The paper's claim that {claim.claim} ({claim.source}), tested with paired seeds at {schedule} " \
+            '([docs/replication.md](docs/replication.md))'
+    if report is None:
+        state = ('the first seed is in progress' + (f' ({running})' if running else '')) if runs else 'not run yet'
+        text = f'{where}: {state}, so there is no paired difference yet.'
+    else:
+        outcomes = [f"{row['variant']} minus {ref['variant']}, {row['top1_difference']['mean']:+.2f} points "
+                    f"({_interval(row['top1_difference'], row['n'])}): {row['verdict']}"
+                    for ref, row in comparisons(report)]
+        text = (f'{where}, top-1 on CIFAR-10 test (JPEG q75 copy), single view: ' + '; '.join(outcomes)
+                + (f' (in progress: {running})' if running else '') + '.')
+    begin, end = _markers(f'replication-{claim.key}')
+    return '\n'.join([begin, text, end])
+
+
+# the prose that reports a claim's seeded outcome (``seeded_verdict``): the Table 6 paragraphs
+VERDICT_PROSE = (('attention92-vs-resnet164', ROOT / 'README.md'),
+                 ('attention92-vs-resnet164', ROOT / 'MODEL_CARD.md'))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     commands = parser.add_subparsers(dest='action', required=True)
@@ -492,8 +527,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser('restore', help="on a new machine: copy the finished runs' logs back from results/ and "
                                         "set the unfinished runs' logs aside as lost")
     commands.add_parser('table').add_argument('--write', action='store_true',
-                                              help='write docs/replication.md, README.md, '
-                                                   "results/schedule/README.md and docs/training.md's CPU times")
+                                              help='write docs/replication.md, README.md, MODEL_CARD.md\'s Table 6 '
+                                                   "sentence, results/schedule/README.md and docs/training.md's "
+                                                   'CPU times')
     args = parser.parse_args(argv)
     if args.action in ('command', 'run', 'save'):
         claim = CLAIMS[CLAIM_KEYS.index(args.key)]
@@ -518,15 +554,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         outcomes = [check(claim) for claim in CLAIMS if not args.key or claim.key in args.key]
         print('\n'.join(message for _, message in outcomes))
         return 0 if all(agree for agree, _ in outcomes) else 1
-    generated = {PAGE: block('replication', True), ROOT / 'README.md': block('replication-verdicts', False),
-                 SCHEDULE / 'README.md': schedule_candidates()}
-    epochs = schedule_epochs()
-    if epochs:
-        generated[TRAINING_PAGE] = cpu_times(epochs)
     if not args.write:
-        print(generated[PAGE])
+        print(block('replication', True))
         return 0
-    for path, text in generated.items():
+    epochs = schedule_epochs()
+    generated = [(PAGE, block('replication', True)), (ROOT / 'README.md', block('replication-verdicts', False)),
+                 (SCHEDULE / 'README.md', schedule_candidates()),
+                 *([(TRAINING_PAGE, cpu_times(epochs))] if epochs else []),
+                 *((path, seeded_verdict(CLAIMS[CLAIM_KEYS.index(key)])) for key, path in VERDICT_PROSE)]
+    for path, text in generated:
         atomic_write_text(str(path), replace_block(path.read_text(), text))
     return 0
 

@@ -228,6 +228,9 @@ def test_the_replication_tables_are_generated_from_results():
         'results/schedule/README.md is stale: run python scripts/replication.py table --write'
     assert replication.cpu_times(replication.schedule_epochs()) in (ROOT / 'docs' / 'training.md').read_text(), \
         "docs/training.md's CPU times are stale: run python scripts/replication.py table --write"
+    for key, path in replication.VERDICT_PROSE:
+        assert replication.seeded_verdict(replication.CLAIMS[replication.CLAIM_KEYS.index(key)]) in path.read_text(), \
+            f"{path.name}'s sentence on {key} is stale: run python scripts/replication.py table --write"
 
 
 def test_every_saved_claim_table_is_what_its_runs_logs_give():
@@ -286,6 +289,11 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     waiting = [line for line in table.splitlines() if 'not run yet' in line]
     assert len(waiting) == 6 and all('--epochs 30' in line for line in waiting)
     assert all('--output ~/timm-ran-runs/replication/' in line and str(Path.home()) not in line for line in waiting)
+    sentence = replication.seeded_verdict(replication.CLAIMS[0]).splitlines()[1]
+    assert sentence.startswith("The paper's claim that Attention-92 has a lower error than ResNet-164 (Table 6), "
+                               'tested with paired seeds at the 30-epoch CPU schedule')
+    assert re.search(r'single view: attention92 minus ResNet-164, \+0\.50 points \(95% CI \[\+0\.\d\d, \+0\.\d\d\], '
+                     r'n = 3\): reproduced\.$', sentence), sentence
 
 
 def test_the_replication_page_pins_the_commit_every_claim_run_trained_with():
@@ -335,6 +343,9 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     rows = [line for line in replication.block('replication', True).splitlines()
             if line.startswith('| Attention-92 has a lower error')]
     assert len(rows) == 1 and '| first seed in progress (resnet164_cifar-seed1: 2 of 30 epochs) | 3.00 |' in rows[0]
+    assert replication.seeded_verdict(claim).splitlines()[1].endswith(
+        ': the first seed is in progress (resnet164_cifar-seed1: 2 of 30 epochs), so there is no paired difference '
+        'yet.')
     # after the first seed: its table, and the verdict cell names the run of the next seed
     for name, epochs_run in ((first, 30), (second, 30), ('resnet164_cifar-seed2', 1)):
         folder = results / 'runs' / name
@@ -351,6 +362,9 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     [row] = [line for line in replication.block('replication', True).splitlines()
              if line.startswith('| Attention-92 has a lower error')]
     assert '| not resolved at 1 seed; in progress: resnet164_cifar-seed2: 1 of 30 epochs | 6.10 |' in row
+    assert replication.seeded_verdict(claim).splitlines()[1].endswith(
+        ': attention92 minus ResNet-164, +0.50 points (n = 1, no interval): not resolved at 1 seed (in progress: '
+        'resnet164_cifar-seed2: 1 of 30 epochs).')
 
 
 def _started_run(folder, epochs, done, started):
