@@ -282,13 +282,14 @@ def schedule_runs() -> List[Tuple[Path, Dict[str, Any]]]:
             if (folder / 'args.json').is_file()]
 
 
-def schedule_candidates() -> str:
+def schedule_candidates(step1_runs: List[Tuple[Path, Dict[str, Any]]]) -> str:
     """results/schedule/README.md's table of the held-out candidates (``--holdout``): each one's recipe against
-    the shipped one, epochs, held-out top-1 after its last epoch, CPU time, hardware and command."""
+    the shipped one, epochs, held-out top-1 after its last epoch, CPU time, hardware and command; ``step1_runs``
+    are ``schedule_runs``."""
     header = ['candidate', 'recipe', 'epochs done', 'held-out top-1 after the last epoch', 'sum of epoch times',
               'hardware', 'command']
     rows = []
-    for folder, run in schedule_runs():
+    for folder, run in step1_runs:
         args = run['args']
         if not args.get('holdout'):
             continue
@@ -378,13 +379,8 @@ def _read_report(claim: Claim) -> Optional[Dict[str, Any]]:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _fmt_interval(difference: Dict[str, Any]) -> str:
-    if difference['low'] is None:
-        return f"{difference['mean']:+.2f} (1 seed: no interval)"
-    return f"{difference['mean']:+.2f} [{difference['low']:+.2f}, {difference['high']:+.2f}]"
-
-
 def _interval(difference: Dict[str, Any], n: int) -> str:
+    """The sentence's account of a paired difference over ``n`` seeds: its 95% t-interval, or that it has none."""
     if difference['low'] is None:
         return f'n = {n}, no interval'
     return f"95% CI [{difference['low']:+.2f}, {difference['high']:+.2f}], n = {n}"
@@ -430,6 +426,15 @@ def in_progress(runs: Dict[str, Dict[str, Any]]) -> str:
                      if epochs_done(run) < run['args']['epochs'])
 
 
+def before_first_seed(runs: Dict[str, Dict[str, Any]], running_phrase: str) -> str:
+    """Where a claim without a table stands: ``running_phrase`` with its unfinished runs (``in_progress``) once
+    its first seed has started (``runs``, a claim's ``claims_runs``), else 'not run yet'."""
+    if not runs:
+        return 'not run yet'
+    running = in_progress(runs)
+    return running_phrase + (f' ({running})' if running else '')
+
+
 def _label(title: str, ref: Dict[str, Any], row: Dict[str, Any]) -> str:
     group = f" ({row['group']})" if row['group'] != row['model'] else ''
     return f"{title}: {row['variant']} against {ref['variant']}{group}"
@@ -449,14 +454,14 @@ def _rows(claim: Claim, report: Optional[Dict[str, Any]], runs: Dict[str, Dict[s
     title, hours, running = f'{claim.claim} ({claim.source})', runs_hours(runs), in_progress(runs)
     if report is None:
         planned = f"`{shown(' '.join(command(claim, epochs)))}`" if epochs else 'once step 1 has chosen the schedule'
-        state = ('first seed in progress' + (f' ({running})' if running else '')) if runs else 'not run yet'
+        state = before_first_seed(runs, 'first seed in progress')
         return [[_label(title, ref, row), _paper(ref, row), '-', '-', state, f'{hours:.2f}'] +
                 ([planned] if with_command else []) for ref, row in comparisons(dict(rows=claim.planned()))]
     rows = []
     for ref, row in comparisons(report):
         rows.append([_label(title, ref, row), _paper(ref, row),
                      f"{ref['top1']:.2f} +/- {ref['top1_sd']:.2f} / {row['top1']:.2f} +/- {row['top1_sd']:.2f} "
-                     f"(n = {row['n']})", _fmt_interval(row['top1_difference']),
+                     f"(n = {row['n']})", experiments.format_difference(row['top1_difference']),
                      row.get('verdict', '-') + (f'; in progress: {running}' if running else ''),
                      f'{hours:.2f}'] + ([f"`{shown(report['command'])}`"] if with_command else []))
     return rows
@@ -467,11 +472,13 @@ HEADER = ['claim (paper)', 'paper error (%), reference / variant',
           'CPU-hours']
 
 
-def block(name: str, with_command: bool) -> str:
-    """The generated table: the page's (``with_command``) or README's."""
-    epochs, runs = schedule_epochs(), claims_runs()
+def block(name: str, with_command: bool, runs: Dict[str, Dict[str, Dict[str, Any]]],
+          step1_runs: List[Tuple[Path, Dict[str, Any]]]) -> str:
+    """The generated table: the page's (``with_command``) or README's, from the claims' runs (``claims_runs``)
+    and step 1's (``schedule_runs``)."""
+    epochs = schedule_epochs()
     hours = {key: runs_hours(claim_runs) for key, claim_runs in runs.items()}
-    step1 = sum(training_time(run['summary']) for _, run in schedule_runs()) / 3600
+    step1 = sum(training_time(run['summary']) for _, run in step1_runs) / 3600
     lost = lost_hours()
     header = HEADER + (['command'] if with_command else [])
     rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), runs[claim.key], epochs, with_command)]
@@ -487,19 +494,18 @@ def block(name: str, with_command: bool) -> str:
                        *('| ' + ' | '.join(r) + ' |' for r in rows), end])
 
 
-def seeded_verdict(claim: Claim) -> str:
+def seeded_verdict(claim: Claim, runs: Dict[str, Dict[str, Any]]) -> str:
     """The generated sentence on where ``claim`` stands with paired seeds (block ``replication-KEY``), for the
     prose about it outside the page: README's and MODEL_CARD.md's paragraph on Table 6 says what the seeds say,
     not what the one 200-epoch run of each network says: each comparison's paired difference with its interval
-    and verdict, or how far the first seed has got."""
-    epochs, runs, report = schedule_epochs(), claims_runs()[claim.key], _read_report(claim)
-    running = in_progress(runs)
+    and verdict, or how far the first seed has got; ``runs`` are the claim's (``claims_runs``)."""
+    epochs, report, running = schedule_epochs(), _read_report(claim), in_progress(runs)
     schedule = f'the {epochs}-epoch CPU schedule' if epochs else 'the short CPU schedule (not chosen yet)'
     where = f"The paper's claim that {claim.claim} ({claim.source}), tested with paired seeds at {schedule} " \
             '([docs/replication.md](docs/replication.md))'
     if report is None:
-        state = ('the first seed is in progress' + (f' ({running})' if running else '')) if runs else 'not run yet'
-        text = f'{where}: {state}, so there is no paired difference yet.'
+        text = f'{where}: {before_first_seed(runs, "the first seed is in progress")}, so there is no paired ' \
+               'difference yet.'
     else:
         outcomes = [f"{row['variant']} minus {ref['variant']}, {row['top1_difference']['mean']:+.2f} points "
                     f"({_interval(row['top1_difference'], row['n'])}): {row['verdict']}"
@@ -554,14 +560,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         outcomes = [check(claim) for claim in CLAIMS if not args.key or claim.key in args.key]
         print('\n'.join(message for _, message in outcomes))
         return 0 if all(agree for agree, _ in outcomes) else 1
+    runs, step1_runs = claims_runs(), schedule_runs()
     if not args.write:
-        print(block('replication', True))
+        print(block('replication', True, runs, step1_runs))
         return 0
     epochs = schedule_epochs()
-    generated = [(PAGE, block('replication', True)), (ROOT / 'README.md', block('replication-verdicts', False)),
-                 (SCHEDULE / 'README.md', schedule_candidates()),
+    generated = [(PAGE, block('replication', True, runs, step1_runs)),
+                 (ROOT / 'README.md', block('replication-verdicts', False, runs, step1_runs)),
+                 (SCHEDULE / 'README.md', schedule_candidates(step1_runs)),
                  *([(TRAINING_PAGE, cpu_times(epochs))] if epochs else []),
-                 *((path, seeded_verdict(CLAIMS[CLAIM_KEYS.index(key)])) for key, path in VERDICT_PROSE)]
+                 *((path, seeded_verdict(CLAIMS[CLAIM_KEYS.index(key)], runs[key])) for key, path in VERDICT_PROSE)]
     for path, text in generated:
         atomic_write_text(str(path), replace_block(path.read_text(), text))
     return 0

@@ -222,15 +222,27 @@ def test_the_replication_tables_are_generated_from_results():
     replication = _script('replication')
     for path, name, with_command in ((ROOT / 'docs' / 'replication.md', 'replication', True),
                                      (ROOT / 'README.md', 'replication-verdicts', False)):
-        generated = replication.block(name, with_command)
+        generated = replication.block(name, with_command, replication.claims_runs(), replication.schedule_runs())
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
-    assert replication.schedule_candidates() in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
+    candidates = replication.schedule_candidates(replication.schedule_runs())
+    assert candidates in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
         'results/schedule/README.md is stale: run python scripts/replication.py table --write'
     assert replication.cpu_times(replication.schedule_epochs()) in (ROOT / 'docs' / 'training.md').read_text(), \
         "docs/training.md's CPU times are stale: run python scripts/replication.py table --write"
     for key, path in replication.VERDICT_PROSE:
-        assert replication.seeded_verdict(replication.CLAIMS[replication.CLAIM_KEYS.index(key)]) in path.read_text(), \
+        claim = replication.CLAIMS[replication.CLAIM_KEYS.index(key)]
+        assert replication.seeded_verdict(claim, replication.claims_runs()[key]) in path.read_text(), \
             f"{path.name}'s sentence on {key} is stale: run python scripts/replication.py table --write"
+
+
+def _page_table(replication):
+    """docs/replication.md's generated table from the results/ the test has laid out."""
+    return replication.block('replication', True, replication.claims_runs(), replication.schedule_runs())
+
+
+def _sentence(replication, claim):
+    """The generated sentence on ``claim`` (README's and MODEL_CARD's block), without its markers."""
+    return replication.seeded_verdict(claim, replication.claims_runs()[claim.key]).splitlines()[1]
 
 
 def test_every_saved_claim_table_is_what_its_runs_logs_give():
@@ -279,7 +291,7 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     claim.mkdir()
     (claim / 'attention-vs-resnet.json').write_text(json.dumps(dict(command='python -m timm_ran.experiments X',
                                                                     rows=rows)))
-    table = replication.block('replication', True)
+    table = _page_table(replication)
     [row] = [line for line in table.splitlines() if line.startswith('| Attention-92 has a lower error')]
     cells = [cell.strip() for cell in row.strip('|').split('|')]
     assert cells[1] == '5.46 / 4.99' and cells[2] == '90.07 +/- 0.31 / 90.57 +/- 0.21 (n = 3)'
@@ -289,7 +301,7 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     waiting = [line for line in table.splitlines() if 'not run yet' in line]
     assert len(waiting) == 6 and all('--epochs 30' in line for line in waiting)
     assert all('--output ~/timm-ran-runs/replication/' in line and str(Path.home()) not in line for line in waiting)
-    sentence = replication.seeded_verdict(replication.CLAIMS[0]).splitlines()[1]
+    sentence = _sentence(replication, replication.CLAIMS[0])
     assert sentence.startswith("The paper's claim that Attention-92 has a lower error than ResNet-164 (Table 6), "
                                'tested with paired seeds at the 30-epoch CPU schedule')
     assert re.search(r'single view: attention92 minus ResNet-164, \+0\.50 points \(95% CI \[\+0\.\d\d, \+0\.\d\d\], '
@@ -340,10 +352,10 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     assert not (saved / 'last.pth.tar').exists() and not (results / 'runs' / second).exists()
     assert not (results / claim.key).exists()  # no table before every variant has trained a seed
     assert replication.runs_hours(replication.claims_runs()[claim.key]) == pytest.approx(3.0)
-    rows = [line for line in replication.block('replication', True).splitlines()
+    rows = [line for line in _page_table(replication).splitlines()
             if line.startswith('| Attention-92 has a lower error')]
     assert len(rows) == 1 and '| first seed in progress (resnet164_cifar-seed1: 2 of 30 epochs) | 3.00 |' in rows[0]
-    assert replication.seeded_verdict(claim).splitlines()[1].endswith(
+    assert _sentence(replication, claim).endswith(
         ': the first seed is in progress (resnet164_cifar-seed1: 2 of 30 epochs), so there is no paired difference '
         'yet.')
     # after the first seed: its table, and the verdict cell names the run of the next seed
@@ -359,10 +371,11 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
                        verdict='not resolved at 1 seed')]
     (results / claim.key).mkdir()
     (results / claim.key / f'{claim.what}.json').write_text(json.dumps(dict(command='x', rows=table_rows)))
-    [row] = [line for line in replication.block('replication', True).splitlines()
+    [row] = [line for line in _page_table(replication).splitlines()
              if line.startswith('| Attention-92 has a lower error')]
-    assert '| not resolved at 1 seed; in progress: resnet164_cifar-seed2: 1 of 30 epochs | 6.10 |' in row
-    assert replication.seeded_verdict(claim).splitlines()[1].endswith(
+    assert '| +0.50 (one seed) | not resolved at 1 seed; in progress: resnet164_cifar-seed2: 1 of 30 epochs | 6.10 |' \
+        in row
+    assert _sentence(replication, claim).endswith(
         ': attention92 minus ResNet-164, +0.50 points (n = 1, no interval): not resolved at 1 seed (in progress: '
         'resnet164_cifar-seed2: 1 of 30 epochs).')
 
@@ -401,7 +414,7 @@ def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, mo
     out = capsys.readouterr().out
     assert 'resnet164_cifar-seed1: finished (30 of 30 epochs), logs restored' in out and 'seed2' not in out
     assert replication.lost_hours() == pytest.approx(0.2)
-    budget = replication.block('replication', True).splitlines()[1]
+    budget = _page_table(replication).splitlines()[1]
     assert ('3.50 on the claims, 0.20 on claim runs lost with their machine and restarted' in budget
             and '3.70 of the issue' in budget)  # the claims: 3.0 + 0.5 h of the runs in results/runs
     assert replication.main(['restore']) == 0 and 'nothing to restore' in capsys.readouterr().out
@@ -474,7 +487,9 @@ def test_step1_outcome_checks_the_floor_and_the_quarter_of_a_200_epoch_run(tmp_p
     assert f'It took {hours:.2f} CPU-hours on AMD EPYC (AVX512), 2 threads: {hours / (200 * 240 / 3600):.1%} of 200' \
         in outcome
     assert outcome.endswith(f'The floor is **{verdict}**.')
-    assert outcome in replication.block('replication-verdicts', False)
+    readme_table = replication.block('replication-verdicts', False, replication.claims_runs(),
+                                     replication.schedule_runs())
+    assert outcome in readme_table
 
 
 def test_step1_outcome_waits_for_the_last_epoch_and_the_test_figure(tmp_path, monkeypatch):
@@ -506,7 +521,8 @@ def test_the_schedule_candidates_table_names_each_recipe_change_and_waits_for_th
     _candidate(schedule / 'attention56-e3-reprob0', dict(reprob=0.0), 3, [81.0, 86.0, 89.5])
     _candidate(schedule / 'attention56-e5', {}, 5, [80.0, 84.0])
     _full_data_run(schedule / 'attention56-e30-all50k', [240.] * 30, 90.0)
-    rows = [line for line in replication.schedule_candidates().splitlines() if line.startswith('| [')]
+    candidates = replication.schedule_candidates(replication.schedule_runs())
+    rows = [line for line in candidates.splitlines() if line.startswith('| [')]
     assert rows == [
         '| [attention56-e3](attention56-e3/README.md) | shipped | 3 of 3 | **88.25%** (top-5 99.00%) | 0.17 h | '
         'Intel Xeon (AMX), 2 threads | `scripts/train_cifar10_schedule.sh attention56 3 RUN_DIR` |',

@@ -281,7 +281,9 @@ def _fmt(value: Optional[float], signed: bool = False) -> str:
     return f'{value:+.2f}' if signed else f'{value:.2f}'
 
 
-def _interval(difference: Optional[Dict[str, Any]]) -> str:
+def format_difference(difference: Optional[Dict[str, Any]]) -> str:
+    """A paired top-1 difference (``paired_difference``) as a table cell: 'MEAN [LOW, HIGH]' with its 95%
+    t-interval, 'MEAN (one seed)' where one seed gives no interval, '-' for a group's reference row."""
     if not difference:
         return '-'
     if difference['low'] is None:
@@ -298,7 +300,8 @@ def render_seeded_rows(report: Dict[str, Any]) -> List[str]:
         lines.append(
             f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
             f"{_fmt(row.get('paper_error_delta'), True)} | {row['error']:.2f} +/- {row['top1_sd']:.2f} ({row['n']}) | "
-            f"{_interval(row.get('top1_difference'))} | {row.get('verdict', '-')} | {row['train_time_s'] / 3600:.2f} |")
+            f"{format_difference(row.get('top1_difference'))} | {row.get('verdict', '-')} | "
+            f"{row['train_time_s'] / 3600:.2f} |")
     return lines
 
 
