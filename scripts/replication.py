@@ -460,8 +460,9 @@ def _rows(claim: Claim, report: Optional[Dict[str, Any]], runs: Dict[str, Dict[s
     rows = []
     for ref, row in comparisons(report):
         rows.append([_label(title, ref, row), _paper(ref, row),
-                     f"{ref['top1']:.2f} +/- {ref['top1_sd']:.2f} / {row['top1']:.2f} +/- {row['top1_sd']:.2f} "
-                     f"(n = {row['n']})", experiments.format_difference(row['top1_difference']),
+                     f"{experiments.format_spread(ref['top1'], ref['top1_sd'], ref['n'])} / "
+                     f"{experiments.format_spread(row['top1'], row['top1_sd'], row['n'])} (n = {row['n']})",
+                     experiments.format_difference(row['top1_difference']),
                      row.get('verdict', '-') + (f'; in progress: {running}' if running else ''),
                      f'{hours:.2f}'] + ([f"`{shown(report['command'])}`"] if with_command else []))
     return rows

@@ -373,8 +373,8 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     (results / claim.key / f'{claim.what}.json').write_text(json.dumps(dict(command='x', rows=table_rows)))
     [row] = [line for line in _page_table(replication).splitlines()
              if line.startswith('| Attention-92 has a lower error')]
-    assert '| +0.50 (one seed) | not resolved at 1 seed; in progress: resnet164_cifar-seed2: 1 of 30 epochs | 6.10 |' \
-        in row
+    assert '| 90.00 / 90.50 (n = 1) | +0.50 (one seed) | not resolved at 1 seed; in progress: resnet164_cifar-seed2: ' \
+        '1 of 30 epochs | 6.10 |' in row  # no standard deviation of one seed
     assert _sentence(replication, claim).endswith(
         ': attention92 minus ResNet-164, +0.50 points (n = 1, no interval): not resolved at 1 seed (in progress: '
         'resnet164_cifar-seed2: 1 of 30 epochs).')

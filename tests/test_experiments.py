@@ -102,6 +102,14 @@ def test_mask_strength_plan_needs_the_vit_weights_for_a_above_zero(tmp_path):
         'vit_pretrained=True', f"vit_kwargs={{'pretrained_cfg_overlay': {{'file': '{weights}'}}}}"]
 
 
+def test_the_seeded_table_cells_show_a_spread_and_an_interval_only_from_two_seeds():
+    assert experiments.format_spread(90.07, 0.31, 3) == '90.07 +/- 0.31'
+    assert experiments.format_spread(91.3, 0., 1) == '91.30'
+    assert experiments.format_difference(dict(mean=-0.13, low=None, high=None)) == '-0.13 (one seed)'
+    assert experiments.format_difference(dict(mean=0.5, low=0.1, high=0.9)) == '+0.50 [+0.10, +0.90]'
+    assert experiments.format_difference(None) == '-'
+
+
 def test_a_seeded_ablation_trains_seed_after_seed_and_a_stopped_one_keeps_its_paired_seeds(
         image_folder, tmp_path, monkeypatch):
     """Every variant trains seed 1 before any trains seed 2, and the table is written after each seed, so an
@@ -125,7 +133,9 @@ def test_a_seeded_ablation_trains_seed_after_seed_and_a_stopped_one_keeps_its_pa
     assert stopped['rows'][1]['top1_difference']['n'] == 1
     assert stopped['rows'][1]['verdict'] == 'not resolved at 1 seed'
     assert stopped['pending'] == ['resnet164_cifar-seed2', 'attention56-seed2']
-    assert 'Not trained yet: resnet164_cifar-seed2, attention56-seed2.' in (out / 'attention-vs-resnet.md').read_text()
+    table = (out / 'attention-vs-resnet.md').read_text()
+    assert 'Not trained yet: resnet164_cifar-seed2, attention56-seed2.' in table
+    assert '+/-' not in table.split('|---|', 1)[1]  # one seed has no standard deviation to show
 
     seed1 = {name: (out / 'runs' / name / 'summary.json').stat().st_mtime_ns for name in calls}
     calls.clear()

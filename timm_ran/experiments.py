@@ -281,6 +281,12 @@ def _fmt(value: Optional[float], signed: bool = False) -> str:
     return f'{value:+.2f}' if signed else f'{value:.2f}'
 
 
+def format_spread(mean: float, sd: float, n: int) -> str:
+    """'MEAN +/- SD' over ``n`` seeds (``spread``), or 'MEAN' alone at one seed, whose standard deviation is
+    undefined (``spread`` gives it as 0)."""
+    return f'{mean:.2f} +/- {sd:.2f}' if n > 1 else f'{mean:.2f}'
+
+
 def format_difference(difference: Optional[Dict[str, Any]]) -> str:
     """A paired top-1 difference (``paired_difference``) as a table cell: 'MEAN [LOW, HIGH]' with its 95%
     t-interval, 'MEAN (one seed)' where one seed gives no interval, '-' for a group's reference row."""
@@ -299,7 +305,8 @@ def render_seeded_rows(report: Dict[str, Any]) -> List[str]:
     for row in report['rows']:
         lines.append(
             f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
-            f"{_fmt(row.get('paper_error_delta'), True)} | {row['error']:.2f} +/- {row['top1_sd']:.2f} ({row['n']}) | "
+            f"{_fmt(row.get('paper_error_delta'), True)} | "
+            f"{format_spread(row['error'], row['top1_sd'], row['n'])} ({row['n']}) | "
             f"{format_difference(row.get('top1_difference'))} | {row.get('verdict', '-')} | "
             f"{row['train_time_s'] / 3600:.2f} |")
     return lines
