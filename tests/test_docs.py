@@ -380,14 +380,10 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
         'resnet164_cifar-seed2: 1 of 30 epochs).')
 
 
-def _started_run(folder, epochs, done, started):
-    """A made-up run under ``folder``: ``done`` of ``epochs`` epochs of 360 s, its process started at ``started``."""
-    folder.mkdir(parents=True)
-    (folder / 'args.json').write_text(json.dumps(dict(model='attention92', epochs=epochs)))
-    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=90., epoch_time=360.)
-                                                     for e in range(done)]))
-    (folder / 'segments.json').write_text(json.dumps([dict(started=started, command='python -m timm_ran.train x',
-                                                           first_epoch=0, last_epoch=done - 1)]))
+def _started_run(folder, done, started):
+    """A made-up 30-epoch run under ``folder``: ``done`` epochs of 360 s, its process started at ``started``."""
+    _run_on(folder, 'attention92', 30, [('AMD EPYC (AVX512), 2 threads', 0, done - 1, 360.)], started=started,
+            command='python -m timm_ran.train x')
 
 
 def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, monkeypatch, capsys):
@@ -397,11 +393,11 @@ def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, mo
     a clear error."""
     replication = _replication_in(tmp_path, monkeypatch)
     saved, here = replication.RESULTS / 'runs', replication.RUNS / 'runs'
-    _started_run(saved / 'resnet164_cifar-seed1', 30, 30, '2026-12-01T10:00:00+0000')  # finished, machine lost
-    _started_run(saved / 'attention92-seed1', 30, 2, '2026-12-02T18:06:00+0000')  # unfinished, machine lost
-    _started_run(here / 'attention92-seed1', 30, 1, '2026-12-03T09:00:00+0000')  # restarted on the new machine
-    _started_run(saved / 'resnet164_cifar-seed2', 30, 5, '2026-12-03T08:00:00+0000')  # unfinished, still here
-    _started_run(here / 'resnet164_cifar-seed2', 30, 6, '2026-12-03T08:00:00+0000')
+    _started_run(saved / 'resnet164_cifar-seed1', 30, '2026-12-01T10:00:00+0000')  # finished, machine lost
+    _started_run(saved / 'attention92-seed1', 2, '2026-12-02T18:06:00+0000')  # unfinished, machine lost
+    _started_run(here / 'attention92-seed1', 1, '2026-12-03T09:00:00+0000')  # restarted on the new machine
+    _started_run(saved / 'resnet164_cifar-seed2', 5, '2026-12-03T08:00:00+0000')  # unfinished, still here
+    _started_run(here / 'resnet164_cifar-seed2', 6, '2026-12-03T08:00:00+0000')
     assert replication.main(['restore']) == 0
     assert json.loads((here / 'resnet164_cifar-seed1' / 'summary.json').read_text()) == json.loads(
         (saved / 'resnet164_cifar-seed1' / 'summary.json').read_text())
@@ -419,20 +415,21 @@ def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, mo
             and '3.70 of the issue' in budget)  # the claims: 3.0 + 0.5 h of the runs in results/runs
     assert replication.main(['restore']) == 0 and 'nothing to restore' in capsys.readouterr().out
     shutil.rmtree(here / 'resnet164_cifar-seed1')
-    _started_run(here / 'resnet164_cifar-seed1', 30, 3, '2026-12-04T08:00:00+0000')
+    _started_run(here / 'resnet164_cifar-seed1', 3, '2026-12-04T08:00:00+0000')
     with pytest.raises(SystemExit, match='holds another run than the finished one saved in'):
         replication.main(['restore'])
 
 
-def _run_on(folder, model, epochs, segments):
-    """A made-up run of ``model`` under ``folder``: ``segments`` as (hardware, first epoch, last epoch, epoch time)."""
+def _run_on(folder, model, epochs, segments, **segment_fields):
+    """A made-up run of ``model`` under ``folder``: ``segments`` as (hardware, first epoch, last epoch, epoch time),
+    each holding ``segment_fields`` too (``segments.json``)."""
     folder.mkdir(parents=True)
     times = {e: t for _, first, last, t in segments for e in range(first, last + 1)}
     (folder / 'args.json').write_text(json.dumps(dict(model=model, epochs=epochs)))
     (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=math.nan, epoch_time=times[e])
                                                      for e in range(max(times) + 1)]))
-    (folder / 'segments.json').write_text(json.dumps([dict(hardware=h, first_epoch=first, last_epoch=last)
-                                                      for h, first, last, _ in segments]))
+    (folder / 'segments.json').write_text(json.dumps([dict(hardware=h, first_epoch=first, last_epoch=last,
+                                                           **segment_fields) for h, first, last, _ in segments]))
 
 
 def test_cpu_times_are_measured_once_short_runs_finish_and_estimated_before(tmp_path, monkeypatch):
