@@ -236,10 +236,15 @@ def restore() -> List[str]:
     return done
 
 
+def lost_runs() -> List[Tuple[Path, Dict[str, Any]]]:
+    """The runs set aside as lost (``restore``), by folder name (``load_run``)."""
+    folders = sorted(p for p in LOST.iterdir() if (p / 'args.json').is_file()) if LOST.is_dir() else []
+    return [(folder, load_run(str(folder))) for folder in folders]
+
+
 def lost_hours() -> float:
-    """CPU-hours of the runs set aside as lost (``restore``): the sum of their epochs' times."""
-    folders = [p for p in LOST.iterdir() if (p / 'args.json').is_file()] if LOST.is_dir() else []
-    return sum(training_time(load_run(str(p))['summary']) for p in folders) / 3600
+    """CPU-hours of the runs set aside as lost (``lost_runs``): the sum of their epochs' times."""
+    return sum(training_time(run['summary']) for _, run in lost_runs()) / 3600
 
 
 # what ``check`` compares between a claim's saved table and the one its runs' logs make again
@@ -495,6 +500,28 @@ def block(name: str, with_command: bool, runs: Dict[str, Dict[str, Dict[str, Any
                        *('| ' + ' | '.join(r) + ' |' for r in rows), end])
 
 
+def runs_table(runs: Dict[str, Dict[str, Dict[str, Any]]], lost: List[Tuple[Path, Dict[str, Any]]]) -> str:
+    """docs/replication.md's list of the claims' runs (``claims_runs``) and of those lost with their machine
+    (``lost_runs``), each linked to its log in results/ (``save``, ``restore``) for a reviewer to spot-check: its
+    seed, epochs done, test top-1 after the last epoch once it has finished, CPU-hours and hardware."""
+    header = ['claim', 'run (its log)', 'seed', 'epochs done', 'test top-1 after the last epoch (%)', 'CPU-hours',
+              'hardware']
+    first_claim = {name: claim.key for claim in reversed(CLAIMS) for name in claim.run_names()}
+    listed = [(key, 'runs', name, run, None) for key, claim_runs in runs.items() for name, run in claim_runs.items()]
+    listed += [(first_claim[folder.name.split('-started-')[0]], 'lost', folder.name, run,
+                'lost with its machine, trained again') for folder, run in lost]
+    rows = []
+    for key, kind, name, run, outcome in listed:
+        done, epochs = epochs_done(run), run['args']['epochs']
+        top1 = outcome or (f"{run['summary'][-1]['eval_top1']:.2f}" if done == epochs else 'in progress')
+        rows.append([key, f'[{name}](../results/replication/{kind}/{name}/README.md)', str(run['args']['seed']),
+                     f'{done} of {epochs}', top1, f"{training_time(run['summary']) / 3600:.2f}",
+                     _hardware(run) if done else '-'])
+    begin, end = _markers('replication-runs')
+    return '\n'.join([begin, '| ' + ' | '.join(header) + ' |', '|---|---|---:|---:|---:|---:|---|',
+                      *('| ' + ' | '.join(r) + ' |' for r in rows), end])
+
+
 def seeded_verdict(claim: Claim, runs: Dict[str, Dict[str, Any]]) -> str:
     """The generated sentence on where ``claim`` stands with paired seeds (block ``replication-KEY``), for the
     prose about it outside the page: README's and MODEL_CARD.md's paragraph on Table 6 says what the seeds say,
@@ -566,7 +593,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(block('replication', True, runs, step1_runs))
         return 0
     epochs = schedule_epochs()
-    generated = [(PAGE, block('replication', True, runs, step1_runs)),
+    generated = [(PAGE, block('replication', True, runs, step1_runs)), (PAGE, runs_table(runs, lost_runs())),
                  (ROOT / 'README.md', block('replication-verdicts', False, runs, step1_runs)),
                  (SCHEDULE / 'README.md', schedule_candidates(step1_runs)),
                  *([(TRAINING_PAGE, cpu_times(epochs))] if epochs else []),

@@ -224,6 +224,9 @@ def test_the_replication_tables_are_generated_from_results():
                                      (ROOT / 'README.md', 'replication-verdicts', False)):
         generated = replication.block(name, with_command, replication.claims_runs(), replication.schedule_runs())
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
+    runs_table = replication.runs_table(replication.claims_runs(), replication.lost_runs())
+    assert runs_table in (ROOT / 'docs' / 'replication.md').read_text(), \
+        "docs/replication.md's list of runs is stale: run python scripts/replication.py table --write"
     candidates = replication.schedule_candidates(replication.schedule_runs())
     assert candidates in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
         'results/schedule/README.md is stale: run python scripts/replication.py table --write'
@@ -420,16 +423,43 @@ def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, mo
         replication.main(['restore'])
 
 
-def _run_on(folder, model, epochs, segments, **segment_fields):
-    """A made-up run of ``model`` under ``folder``: ``segments`` as (hardware, first epoch, last epoch, epoch time),
-    each holding ``segment_fields`` too (``segments.json``)."""
+def _run_on(folder, model, epochs, segments, seed=1, **segment_fields):
+    """A made-up run of ``model`` with ``seed`` under ``folder``, evaluated at 90% after every epoch: ``segments``
+    as (hardware, first epoch, last epoch, epoch time), each holding ``segment_fields`` too (``segments.json``)."""
     folder.mkdir(parents=True)
     times = {e: t for _, first, last, t in segments for e in range(first, last + 1)}
-    (folder / 'args.json').write_text(json.dumps(dict(model=model, epochs=epochs)))
-    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=math.nan, epoch_time=times[e])
+    (folder / 'args.json').write_text(json.dumps(dict(model=model, epochs=epochs, seed=seed)))
+    (folder / 'summary.json').write_text(json.dumps([dict(epoch=e, eval_top1=90., epoch_time=times[e])
                                                      for e in range(max(times) + 1)]))
     (folder / 'segments.json').write_text(json.dumps([dict(hardware=h, first_epoch=first, last_epoch=last,
                                                            **segment_fields) for h, first, last, _ in segments]))
+
+
+def test_the_page_lists_every_claim_run_and_every_lost_one_with_its_log(tmp_path, monkeypatch):
+    """docs/replication.md's list of runs: each claim's runs (finished with their top-1, in progress, just started)
+    and the runs lost with their machine, each linked to its log under results/replication/."""
+    replication = _replication_in(tmp_path, monkeypatch)
+    runs, cpu = replication.RESULTS / 'runs', replication.CPU
+    _run_on(runs / 'resnet164_cifar-seed1', 'resnet164_cifar', 30, [(cpu, 0, 29, 600.)])
+    _run_on(runs / 'attention92-seed1', 'attention92', 30, [(cpu, 0, 9, 360.)])
+    (runs / 'resnet164_cifar-seed2').mkdir()
+    (runs / 'resnet164_cifar-seed2' / 'args.json').write_text(json.dumps(dict(model='resnet164_cifar', epochs=30,
+                                                                                seed=2)))
+    _run_on(runs / 'attention56-seed1', 'attention56', 30, [(cpu, 0, 29, 240.)])
+    _run_on(replication.LOST / 'attention92-seed1-started-2026-12-02T1806', 'attention92', 30, [(cpu, 0, 1, 360.)])
+    table = replication.runs_table(replication.claims_runs(), replication.lost_runs())
+    assert [line for line in table.splitlines() if line.startswith('| a')] == [
+        '| attention92-vs-resnet164 | [resnet164_cifar-seed1](../results/replication/runs/resnet164_cifar-seed1/'
+        f'README.md) | 1 | 30 of 30 | 90.00 | 5.00 | {cpu} |',
+        '| attention92-vs-resnet164 | [attention92-seed1](../results/replication/runs/attention92-seed1/README.md) '
+        f'| 1 | 10 of 30 | in progress | 1.00 | {cpu} |',
+        '| attention92-vs-resnet164 | [resnet164_cifar-seed2](../results/replication/runs/resnet164_cifar-seed2/'
+        'README.md) | 2 | 0 of 30 | in progress | 0.00 | - |',
+        '| arl-vs-nal-attention56 | [attention56-seed1](../results/replication/runs/attention56-seed1/README.md) '
+        f'| 1 | 30 of 30 | 90.00 | 2.00 | {cpu} |',
+        '| attention92-vs-resnet164 | [attention92-seed1-started-2026-12-02T1806](../results/replication/lost/'
+        'attention92-seed1-started-2026-12-02T1806/README.md) | 1 | 2 of 30 | lost with its machine, trained again '
+        f'| 0.20 | {cpu} |']
 
 
 def test_cpu_times_are_measured_once_short_runs_finish_and_estimated_before(tmp_path, monkeypatch):
