@@ -242,11 +242,6 @@ def lost_runs() -> List[Tuple[Path, Dict[str, Any]]]:
     return [(folder, load_run(str(folder))) for folder in folders]
 
 
-def lost_hours() -> float:
-    """CPU-hours of the runs set aside as lost (``lost_runs``): the sum of their epochs' times."""
-    return sum(training_time(run['summary']) for _, run in lost_runs()) / 3600
-
-
 # what ``check`` compares between a claim's saved table and the one its runs' logs make again
 CHECKED = ('rows', 'pending', 'budget', 'hardware')
 
@@ -420,6 +415,18 @@ def claims_runs() -> Dict[str, Dict[str, Dict[str, Any]]]:
     return runs
 
 
+@dataclass(frozen=True)
+class SavedRuns:
+    """The runs' logs saved in results/ that the generated pages are made from, loaded once (``saved_runs``)."""
+    claims: Dict[str, Dict[str, Dict[str, Any]]]  # ``claims_runs``
+    step1: List[Tuple[Path, Dict[str, Any]]]  # ``schedule_runs``
+    lost: List[Tuple[Path, Dict[str, Any]]]  # ``lost_runs``
+
+
+def saved_runs() -> SavedRuns:
+    return SavedRuns(claims_runs(), schedule_runs(), lost_runs())
+
+
 def runs_hours(runs: Dict[str, Dict[str, Any]]) -> float:
     """CPU-hours of ``runs`` (a claim's, ``claims_runs``): the sum of their epochs' times, finished or not."""
     return sum(training_time(run['summary']) for run in runs.values()) / 3600
@@ -478,16 +485,15 @@ HEADER = ['claim (paper)', 'paper error (%), reference / variant',
           'CPU-hours']
 
 
-def block(name: str, with_command: bool, runs: Dict[str, Dict[str, Dict[str, Any]]],
-          step1_runs: List[Tuple[Path, Dict[str, Any]]]) -> str:
-    """The generated table: the page's (``with_command``) or README's, from the claims' runs (``claims_runs``)
-    and step 1's (``schedule_runs``)."""
+def block(name: str, with_command: bool, saved: SavedRuns) -> str:
+    """The generated table: the page's (``with_command``) or README's, with the CPU-hours spent on step 1, the
+    claims and the lost runs."""
     epochs = schedule_epochs()
-    hours = {key: runs_hours(claim_runs) for key, claim_runs in runs.items()}
-    step1 = sum(training_time(run['summary']) for _, run in step1_runs) / 3600
-    lost = lost_hours()
+    hours = {key: runs_hours(claim_runs) for key, claim_runs in saved.claims.items()}
+    step1, lost = (sum(training_time(run['summary']) for _, run in runs) / 3600 for runs in (saved.step1, saved.lost))
     header = HEADER + (['command'] if with_command else [])
-    rows = [r for claim in CLAIMS for r in _rows(claim, _read_report(claim), runs[claim.key], epochs, with_command)]
+    rows = [r for claim in CLAIMS
+            for r in _rows(claim, _read_report(claim), saved.claims[claim.key], epochs, with_command)]
     schedule = f'{epochs} epochs' if epochs else 'not chosen yet (step 1 is in progress)'
     begin, end = _markers(name)
     return '\n'.join([begin, f'Schedule: {schedule}. CPU-hours spent (the sum of the runs\' epochs): '
@@ -500,16 +506,16 @@ def block(name: str, with_command: bool, runs: Dict[str, Dict[str, Dict[str, Any
                        *('| ' + ' | '.join(r) + ' |' for r in rows), end])
 
 
-def runs_table(runs: Dict[str, Dict[str, Dict[str, Any]]], lost: List[Tuple[Path, Dict[str, Any]]]) -> str:
-    """docs/replication.md's list of the claims' runs (``claims_runs``) and of those lost with their machine
-    (``lost_runs``), each linked to its log in results/ (``save``, ``restore``) for a reviewer to spot-check: its
-    seed, epochs done, test top-1 after the last epoch once it has finished, CPU-hours and hardware."""
+def runs_table(saved: SavedRuns) -> str:
+    """docs/replication.md's list of the claims' runs and of those lost with their machine, each linked to its log
+    in results/ (``save``, ``restore``) for a reviewer to spot-check: its seed, epochs done, test top-1 after the
+    last epoch once it has finished, CPU-hours and hardware."""
     header = ['claim', 'run (its log)', 'seed', 'epochs done', 'test top-1 after the last epoch (%)', 'CPU-hours',
               'hardware']
     first_claim = {name: claim.key for claim in reversed(CLAIMS) for name in claim.run_names()}
-    listed = [(key, 'runs', name, run, None) for key, claim_runs in runs.items() for name, run in claim_runs.items()]
+    listed = [(key, 'runs', name, run, None) for key, runs in saved.claims.items() for name, run in runs.items()]
     listed += [(first_claim[folder.name.split('-started-')[0]], 'lost', folder.name, run,
-                'lost with its machine, trained again') for folder, run in lost]
+                'lost with its machine, trained again') for folder, run in saved.lost]
     rows = []
     for key, kind, name, run, outcome in listed:
         done, epochs = epochs_done(run), run['args']['epochs']
@@ -588,16 +594,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         outcomes = [check(claim) for claim in CLAIMS if not args.key or claim.key in args.key]
         print('\n'.join(message for _, message in outcomes))
         return 0 if all(agree for agree, _ in outcomes) else 1
-    runs, step1_runs = claims_runs(), schedule_runs()
+    saved = saved_runs()
     if not args.write:
-        print(block('replication', True, runs, step1_runs))
+        print(block('replication', True, saved))
         return 0
     epochs = schedule_epochs()
-    generated = [(PAGE, block('replication', True, runs, step1_runs)), (PAGE, runs_table(runs, lost_runs())),
-                 (ROOT / 'README.md', block('replication-verdicts', False, runs, step1_runs)),
-                 (SCHEDULE / 'README.md', schedule_candidates(step1_runs)),
+    generated = [(PAGE, block('replication', True, saved)), (PAGE, runs_table(saved)),
+                 (ROOT / 'README.md', block('replication-verdicts', False, saved)),
+                 (SCHEDULE / 'README.md', schedule_candidates(saved.step1)),
                  *([(TRAINING_PAGE, cpu_times(epochs))] if epochs else []),
-                 *((path, seeded_verdict(CLAIMS[CLAIM_KEYS.index(key)], runs[key])) for key, path in VERDICT_PROSE)]
+                 *((path, seeded_verdict(CLAIMS[CLAIM_KEYS.index(key)], saved.claims[key]))
+                   for key, path in VERDICT_PROSE)]
     for path, text in generated:
         atomic_write_text(str(path), replace_block(path.read_text(), text))
     return 0

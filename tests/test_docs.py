@@ -222,10 +222,9 @@ def test_the_replication_tables_are_generated_from_results():
     replication = _script('replication')
     for path, name, with_command in ((ROOT / 'docs' / 'replication.md', 'replication', True),
                                      (ROOT / 'README.md', 'replication-verdicts', False)):
-        generated = replication.block(name, with_command, replication.claims_runs(), replication.schedule_runs())
+        generated = replication.block(name, with_command, replication.saved_runs())
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
-    runs_table = replication.runs_table(replication.claims_runs(), replication.lost_runs())
-    assert runs_table in (ROOT / 'docs' / 'replication.md').read_text(), \
+    assert replication.runs_table(replication.saved_runs()) in (ROOT / 'docs' / 'replication.md').read_text(), \
         "docs/replication.md's list of runs is stale: run python scripts/replication.py table --write"
     candidates = replication.schedule_candidates(replication.schedule_runs())
     assert candidates in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
@@ -240,7 +239,7 @@ def test_the_replication_tables_are_generated_from_results():
 
 def _page_table(replication):
     """docs/replication.md's generated table from the results/ the test has laid out."""
-    return replication.block('replication', True, replication.claims_runs(), replication.schedule_runs())
+    return replication.block('replication', True, replication.saved_runs())
 
 
 def _sentence(replication, claim):
@@ -412,7 +411,6 @@ def test_restore_brings_finished_runs_back_and_sets_lost_ones_aside(tmp_path, mo
     assert len(json.loads((saved / 'resnet164_cifar-seed2' / 'summary.json').read_text())) == 5
     out = capsys.readouterr().out
     assert 'resnet164_cifar-seed1: finished (30 of 30 epochs), logs restored' in out and 'seed2' not in out
-    assert replication.lost_hours() == pytest.approx(0.2)
     budget = _page_table(replication).splitlines()[1]
     assert ('3.50 on the claims, 0.20 on claim runs lost with their machine and restarted' in budget
             and '3.70 of the issue' in budget)  # the claims: 3.0 + 0.5 h of the runs in results/runs
@@ -447,7 +445,7 @@ def test_the_page_lists_every_claim_run_and_every_lost_one_with_its_log(tmp_path
                                                                                 seed=2)))
     _run_on(runs / 'attention56-seed1', 'attention56', 30, [(cpu, 0, 29, 240.)])
     _run_on(replication.LOST / 'attention92-seed1-started-2026-12-02T1806', 'attention92', 30, [(cpu, 0, 1, 360.)])
-    table = replication.runs_table(replication.claims_runs(), replication.lost_runs())
+    table = replication.runs_table(replication.saved_runs())
     assert [line for line in table.splitlines() if line.startswith('| a')] == [
         '| attention92-vs-resnet164 | [resnet164_cifar-seed1](../results/replication/runs/resnet164_cifar-seed1/'
         f'README.md) | 1 | 30 of 30 | 90.00 | 5.00 | {cpu} |',
@@ -514,9 +512,7 @@ def test_step1_outcome_checks_the_floor_and_the_quarter_of_a_200_epoch_run(tmp_p
     assert f'It took {hours:.2f} CPU-hours on AMD EPYC (AVX512), 2 threads: {hours / (200 * 240 / 3600):.1%} of 200' \
         in outcome
     assert outcome.endswith(f'The floor is **{verdict}**.')
-    readme_table = replication.block('replication-verdicts', False, replication.claims_runs(),
-                                     replication.schedule_runs())
-    assert outcome in readme_table
+    assert outcome in replication.block('replication-verdicts', False, replication.saved_runs())
 
 
 def test_step1_outcome_waits_for_the_last_epoch_and_the_test_figure(tmp_path, monkeypatch):
