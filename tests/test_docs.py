@@ -220,20 +220,20 @@ def test_the_readme_quick_start_runs_outside_a_clone(tmp_path):
 
 def test_the_replication_tables_are_generated_from_results():
     replication = _script('replication')
+    saved = replication.saved_runs()
     for path, name, with_command in ((ROOT / 'docs' / 'replication.md', 'replication', True),
                                      (ROOT / 'README.md', 'replication-verdicts', False)):
-        generated = replication.block(name, with_command, replication.saved_runs())
+        generated = replication.block(name, with_command, saved)
         assert generated in path.read_text(), f'{path.name} is stale: run python scripts/replication.py table --write'
-    assert replication.runs_table(replication.saved_runs()) in (ROOT / 'docs' / 'replication.md').read_text(), \
+    assert replication.runs_table(saved) in (ROOT / 'docs' / 'replication.md').read_text(), \
         "docs/replication.md's list of runs is stale: run python scripts/replication.py table --write"
-    candidates = replication.schedule_candidates(replication.schedule_runs())
-    assert candidates in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
+    assert replication.schedule_candidates(saved.step1) in (ROOT / 'results' / 'schedule' / 'README.md').read_text(), \
         'results/schedule/README.md is stale: run python scripts/replication.py table --write'
     assert replication.cpu_times(replication.schedule_epochs()) in (ROOT / 'docs' / 'training.md').read_text(), \
         "docs/training.md's CPU times are stale: run python scripts/replication.py table --write"
     for key, path in replication.VERDICT_PROSE:
         claim = replication.CLAIMS[replication.CLAIM_KEYS.index(key)]
-        assert replication.seeded_verdict(claim, replication.claims_runs()[key]) in path.read_text(), \
+        assert replication.seeded_verdict(claim, saved.claims[key]) in path.read_text(), \
             f"{path.name}'s sentence on {key} is stale: run python scripts/replication.py table --write"
 
 
