@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from timm_ran.errors import InputError
+from timm_ran.markdown import markdown_table
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epoch_times_on, epochs_done, hardware_used, load_run, training_time
 from run_report import copy_logs, copy_run_logs, data_summary, load_weights_evidence
@@ -275,12 +276,6 @@ def _hardware(run: Dict[str, Any]) -> str:
     return ', '.join(hardware_used([run])) or 'unrecorded hardware'
 
 
-def _table(header: List[str], rows: List[List[str]], rule: Optional[str] = None) -> List[str]:
-    """A generated Markdown table's lines: ``header``, its ``rule`` (default: every column left-aligned), the rows."""
-    return ['| ' + ' | '.join(header) + ' |', rule or '|' + '---|' * len(header),
-            *('| ' + ' | '.join(row) + ' |' for row in rows)]
-
-
 def schedule_runs() -> List[Tuple[Path, Dict[str, Any]]]:
     """Step 1's runs in results/schedule/ (``load_run``), by folder name: the held-out candidates and the
     full-data run of the chosen schedule."""
@@ -309,7 +304,7 @@ def schedule_candidates(step1_runs: List[Tuple[Path, Dict[str, Any]]]) -> str:
                      f"{training_time(run['summary']) / 3600:.2f} h", _hardware(run),
                      f"`scripts/train_cifar10_schedule.sh {args['model']} {args['epochs']} RUN_DIR{extra}`"])
     begin, end = _markers('schedule-candidates')
-    return '\n'.join([begin, *_table(header, rows), end])
+    return '\n'.join([begin, *markdown_table(header, rows), end])
 
 
 def full_data_run(epochs: int) -> Path:
@@ -375,7 +370,7 @@ def cpu_times(epochs: int) -> str:
         rows.append([model, f'{median:.0f} s' if median else 'no epoch on this CPU yet', short,
                      f'about {200 * median / 3600:.1f} h' if median else '-'])
     begin, end = _markers('cpu-times')
-    return '\n'.join([begin, *_table(header, rows, '|---|---:|---:|---:|'), end])
+    return '\n'.join([begin, *markdown_table(header, rows, '|---|---:|---:|---:|'), end])
 
 
 def _read_report(claim: Claim) -> Optional[Dict[str, Any]]:
@@ -506,7 +501,7 @@ def block(name: str, with_command: bool, saved: SavedRuns) -> str:
                                  '(results/replication/lost/), ' if lost else '')
                               + f'{step1 + sum(hours.values()) + lost:.2f} of the issue\'s 70 in all.', '',
                        *([step1_outcome(epochs), ''] if epochs else []),
-                       *_table(header, rows), end])
+                       *markdown_table(header, rows), end])
 
 
 def runs_table(saved: SavedRuns) -> str:
@@ -527,7 +522,7 @@ def runs_table(saved: SavedRuns) -> str:
                      f'{done} of {epochs}', top1, f"{training_time(run['summary']) / 3600:.2f}",
                      _hardware(run) if done else '-'])
     begin, end = _markers('replication-runs')
-    return '\n'.join([begin, *_table(header, rows, '|---|---|---:|---:|---:|---:|---|'), end])
+    return '\n'.join([begin, *markdown_table(header, rows, '|---|---|---:|---:|---:|---:|---|'), end])
 
 
 def seeded_verdict(claim: Claim, runs: Dict[str, Dict[str, Any]]) -> str:

@@ -17,6 +17,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .cli import ToolParser
+from .markdown import markdown_table
 from .paper_results import PAPER_SIZES
 from .models.ran import MODEL_NAMES
 
@@ -78,9 +79,7 @@ def table_rows(sizes: List[ModelSize]) -> List[List[str]]:
 
 
 def format_markdown(rows: List[List[str]]) -> str:
-    lines = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])]
-    lines += ['| ' + ' | '.join([f'`{row[0]}`'] + row[1:]) + ' |' for row in rows[1:]]
-    return '\n'.join(lines)
+    return '\n'.join(markdown_table(rows[0], [[f'`{row[0]}`', *row[1:]] for row in rows[1:]]))
 
 
 def format_plain(rows: List[List[str]]) -> str:
