@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 import timm_ran
 from timm_ran.cli import progress_bar
+from timm_ran.markdown import markdown_table
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.runtime import autocast_context, tune_cpu_allocator
 from timm_ran.sizes import count_size
@@ -201,19 +202,14 @@ def measure_config(args: argparse.Namespace, config: Config, device: torch.devic
     return list(results.values())
 
 
-def markdown_table(results: List[Dict]) -> str:
+def measurements_table(results: List[Dict]) -> str:
     """One row per model and configuration; the ratio column compares achieved GMAC/s to the baseline."""
-    lines = [
-        '| model | precision | mode | phase | batch | img/s | GMAC/s | peak MiB | GMAC/s ratio to baseline |',
-        '|---|---|---|---|---:|---:|---:|---:|---|',
-    ]
-    for r in results:
-        memory = '-' if r['peak_memory_mb'] is None else f"{r['peak_memory_mb']:.0f}"
-        ratio = '(baseline)' if r['baseline'] is None else f"**{r['ratio_to_baseline']:.3f}** vs {r['baseline']}"
-        lines.append(
-            f"| {r['model']} | {r['precision']} | {r['mode']} | {r['phase']} | {r['batch_size']} | "
-            f"{r['img_per_s']:.1f} | {r['gmac_per_s']:.1f} | {memory} | {ratio} |")
-    return '\n'.join(lines) + '\n'
+    header = ['model', 'precision', 'mode', 'phase', 'batch', 'img/s', 'GMAC/s', 'peak MiB', 'GMAC/s ratio to baseline']
+    rows = [[r['model'], r['precision'], r['mode'], r['phase'], str(r['batch_size']), f"{r['img_per_s']:.1f}",
+             f"{r['gmac_per_s']:.1f}", '-' if r['peak_memory_mb'] is None else f"{r['peak_memory_mb']:.0f}",
+             '(baseline)' if r['baseline'] is None else f"**{r['ratio_to_baseline']:.3f}** vs {r['baseline']}"]
+            for r in results]
+    return '\n'.join(markdown_table(header, rows, '|---|---|---|---|---:|---:|---:|---:|---|')) + '\n'
 
 
 def ratio_table(results: List[Dict]) -> str:
@@ -222,12 +218,10 @@ def ratio_table(results: List[Dict]) -> str:
     ratios = {(r['model'], r['precision'], r['mode'], r['phase']): r['ratio_to_baseline']
               for r in results if r['baseline'] is not None}
     models = list(dict.fromkeys((r['model'], r['baseline']) for r in results if r['baseline'] is not None))
-    lines = ['| model (baseline) | ' + ' | '.join(' '.join(c) for c in configs) + ' |',
-             '|---|' + '---:|' * len(configs)]
-    for model, baseline in models:
-        cells = [f'{ratios[(model, *c)]:.3f}' if (model, *c) in ratios else '-' for c in configs]
-        lines.append(f'| {model} ({baseline}) | ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines) + '\n'
+    rows = [[f'{model} ({baseline})', *(f'{ratios[(model, *c)]:.3f}' if (model, *c) in ratios else '-'
+                                         for c in configs)] for model, baseline in models]
+    header = ['model (baseline)', *(' '.join(c) for c in configs)]
+    return '\n'.join(markdown_table(header, rows, '|---|' + '---:|' * len(configs))) + '\n'
 
 
 def environment(device: torch.device, args: argparse.Namespace, allocator_tuned: bool) -> Dict:
@@ -252,7 +246,8 @@ def write_results(output: Path, device: torch.device, env: Dict, results: List[D
         f"{', ' + env['gpu'] if 'gpu' in env else ''}; torch {env['torch']}, timm {env['timm']}; "
         f"channels_last={env['channels_last']}, CPU allocator tuned={env['cpu_allocator_tuned']}; "
         f"median of {env['repeats']} rounds of {env['iters']} steps).\n\n")
-    body = f'GMAC/s ratio to the baseline:\n\n{ratio_table(results)}\nAll measurements:\n\n{markdown_table(results)}'
+    body = (f'GMAC/s ratio to the baseline:\n\n{ratio_table(results)}\n'
+            f'All measurements:\n\n{measurements_table(results)}')
     atomic_write_text(stem.with_suffix('.md'), header + body)
 
 

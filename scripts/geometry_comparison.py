@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from timm_ran.markdown import markdown_table
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.runtime import cpu_has_native_bf16
 from timm_ran.training.seeds import paired_difference, spread
@@ -58,13 +59,14 @@ def render(report: dict) -> str:
         'CIFAR augmentation on that view);',
         '- `rrc`: timm\'s random-resized crop of 35-100% of the whole image\'s area (aspect 3/4-4/3), a flip.', '',
         f"Commands: `python scripts/photo_folder.py PHOTOS` (seed 0), then `{report['command']}`", '',
-        f"Every run: `{report['run_command']}` (CROP and SEED vary). Hardware: {report['hardware']}.", '',
-        '| seed | ' + ' | '.join(CROPS) + ' | pad - rrc |', '|---|' + '---:|' * (len(CROPS) + 1)]
+        f"Every run: `{report['run_command']}` (CROP and SEED vary). Hardware: {report['hardware']}.", '']
+    rows = []
     for seed in report['seeds']:
         row = report['top1'].get(str(seed), {})
         cells = [f"{row[c]:.2f}" if c in row else '-' for c in CROPS]
         diff = f"{row['pad'] - row['rrc']:+.2f}" if all(c in row for c in CROPS) else '-'
-        lines.append(f'| {seed} | ' + ' | '.join(cells) + f' | {diff} |')
+        rows.append([str(seed), *cells, diff])
+    lines += markdown_table(['seed', *CROPS, 'pad - rrc'], rows, '|---|' + '---:|' * (len(CROPS) + 1))
     if report.get('summary'):
         s = report['summary']
         lines += ['', f"Mean over seeds: pad {s['pad']['mean']:.2f} +/- {s['pad']['sd']:.2f}, rrc "
