@@ -24,6 +24,7 @@ from timm.data import resolve_data_config
 from torch.utils.data import DataLoader
 
 import timm_ran  # noqa: F401  (registers the models)
+from timm_ran.markdown import markdown_table
 from timm_ran.training.batch_data import BatchAugment, TensorBatchLoader, decode_images
 from timm_ran.training.data import build_dataset, build_transform
 from timm_ran.training.files import atomic_write_text
@@ -103,11 +104,11 @@ def _markdown(result: Dict, argv) -> str:
     lines = [f"{result['model']} training, batch {result['batch_size']}, {'bf16' if result['amp'] else 'fp32'}, "
              f"channels_last, {result['threads']} threads ({result['cpu']} CPU, torch {result['torch']}); "
              f"median of {result['repeats']} alternating rounds of {result['steps']} steps, data loading included.",
-             '', '| data path | images/s (median) | rounds |', '|---|---:|---|']
-    for name in ('workers', 'in-memory'):
-        label = f"DataLoader, {result['workers']} workers" if name == 'workers' else 'in-memory batches'
-        rounds = ', '.join(f'{v:.1f}' for v in result['rates'][name])
-        lines.append(f"| {label} | {result['median'][name]:.1f} | {rounds} |")
+             '']
+    rows = [[f"DataLoader, {result['workers']} workers" if name == 'workers' else 'in-memory batches',
+             f"{result['median'][name]:.1f}", ', '.join(f'{v:.1f}' for v in result['rates'][name])]
+            for name in ('workers', 'in-memory')]
+    lines += markdown_table(['data path', 'images/s (median)', 'rounds'], rows, '|---|---:|---|')
     lines += ['', f"In-memory / workers: **{result['ratio']:.3f}**", '']
     return '\n'.join(lines)
 

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 import torch
 from timm.loss import LabelSmoothingCrossEntropy
@@ -25,7 +24,9 @@ from torch.profiler import ProfilerActivity, profile
 
 import timm
 from timm_ran import train
+from timm_ran.markdown import markdown_table
 from timm_ran.training.batch_data import BatchAugment, ImageTensors, TensorBatchLoader
+from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import hardware_fields
 from timm_ran.training.runtime import autocast_context, cpu_has_native_bf16
 
@@ -78,6 +79,16 @@ def model_ops(model_name: str, batch_size: int, steps: int, amp: bool) -> int:
     return round(aten_ops(prof) / steps)
 
 
+def render(result: dict) -> str:
+    """The measurement as a one-row Markdown table, with the machine, precision and command."""
+    header = ['measurement', 'model', 'batch', 'aten ops: forward + backward', 'aten ops: whole training step', 'added']
+    row = [result['label'] or '-', result['model'], result['batch_size'], result['model_forward_backward_ops'],
+           result['train_step_ops'], result['added_ops']]
+    return '\n'.join([*markdown_table(header, [row], '|---|---|---:|---:|---:|---:|'), '',
+                      f"{result['hardware']}, torch {result['torch']}, {'bf16' if result['amp'] else 'fp32'}; "
+                      f"`{result['command']}`", ''])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', default='attention92')
@@ -95,12 +106,8 @@ def main() -> None:
                   model_forward_backward_ops=reference, train_step_ops=step, added_ops=step - reference,
                   command=' '.join(['python', *sys.argv]))
     os.makedirs(os.path.dirname(args.output) or '.', exist_ok=True)
-    Path(f'{args.output}.json').write_text(json.dumps(result, indent=1) + '\n')
-    Path(f'{args.output}.md').write_text(
-        f"| measurement | model | batch | aten ops: forward + backward | aten ops: whole training step | added |\n"
-        f"|---|---|---:|---:|---:|---:|\n| {args.label or '-'} | {args.model} | {args.batch_size} | {reference} | "
-        f"{step} | {step - reference} |\n\n{result['hardware']}, torch {torch.__version__}, "
-        f"{'bf16' if amp else 'fp32'}; `{result['command']}`\n")
+    atomic_write_text(f'{args.output}.json', json.dumps(result, indent=1) + '\n')
+    atomic_write_text(f'{args.output}.md', render(result))
     print(json.dumps(result))
 
 

@@ -34,6 +34,7 @@ from typing import Any, Dict, List, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from timm_ran.markdown import markdown_table  # noqa: E402
 from timm_ran.training.files import atomic_write_text  # noqa: E402
 
 MODES = ('eager', 'default', 'reduce-overhead', 'max-autotune')
@@ -189,15 +190,12 @@ def render(report: Dict[str, Any]) -> str:
              f"({report['matmul_size']}^3): {report['matmul_tflops']:.0f} TFLOP/s. Made by "
              f"`python scripts/gpu_check.py OUT_DIR` in {report['wall_s']:.0f} s.", '',
              'Training images/s of `timm_ran.train`\'s step (bf16 autocast, channels_last, batches augmented on '
-             'the device with crop, flip and random erasing 0.25, fused SGD), after the warm-up steps:', '',
-             '| model | batch | mode | train img/s | ms per step | warm-up (s, with compilation) |',
-             '|---|---:|---|---:|---:|---:|']
-    for r in report['configs']:
-        if 'train_img_per_s' in r:
-            lines.append(f"| {r['model']} | {r['batch_size']} | {r['mode']} | {r['train_img_per_s']:,.0f} | "
-                         f"{r['step_ms']:.1f} | {r['setup_s']:.0f} |")
-        else:
-            lines.append(f"| {r['model']} | {r['batch_size']} | {r['mode']} | {r['skipped']} | | |")
+             'the device with crop, flip and random erasing 0.25, fused SGD), after the warm-up steps:', '']
+    rows = [[r['model'], r['batch_size'], r['mode'],
+             *([f"{r['train_img_per_s']:,.0f}", f"{r['step_ms']:.1f}", f"{r['setup_s']:.0f}"]
+               if 'train_img_per_s' in r else [r['skipped'], '', ''])] for r in report['configs']]
+    lines += markdown_table(['model', 'batch', 'mode', 'train img/s', 'ms per step', 'warm-up (s, with compilation)'],
+                            rows, '|---|---:|---|---:|---:|---:|')
     goal = [r for r in report['configs'] if r['model'] == GOAL_MODEL and 'train_img_per_s' in r]
     if goal:
         best = max(goal, key=lambda r: r['train_img_per_s'])

@@ -23,6 +23,7 @@ import timm
 
 import timm_ran  # noqa: F401  (registers the models)
 from timm_ran.hub_card import CITATION, card_sections
+from timm_ran.markdown import key_value_table
 from timm_ran.training.files import atomic_write_text
 from timm_ran.models.pretrained import CHECKSUMS, bundled_names, read_checksums
 from timm_ran.training.run_log import recipe_summary
@@ -37,10 +38,6 @@ def _markers(name: str) -> tuple:
     return f'<!-- begin generated: {name} -->', f'<!-- end generated: {name} -->'
 
 
-def _table(rows) -> List[str]:
-    return ['| | |', '|---|---|', *(f'| {key} | {value} |' for key, value in rows)]
-
-
 def sections(name: str, root: Path = ROOT) -> List[str]:
     """The two generated blocks of one shipped weights file (each with its markers): model details to training
     procedure, and the evaluation."""
@@ -53,8 +50,9 @@ def sections(name: str, root: Path = ROOT) -> List[str]:
     details = card['Model details'] + (
         f"\n| Weights file | `weights/{name}.safetensors`, SHA-256 `{sha}`: the final weights of the schedule "
         f"({'EMA' if measured.get('ema') else 'not the EMA'}) |")
-    training = _table([('recipe', f"{recipe_summary(run)}; the last segment's arguments in "
-                                  f"[{folder}/args.json]({folder}/args.json), every segment's command below")]) + ['']
+    recipe = (f"{recipe_summary(run)}; the last segment's arguments in [{folder}/args.json]({folder}/args.json), "
+              "every segment's command below")
+    training = key_value_table([('recipe', recipe)]) + ['']
     if run['segments']:
         training += ['Every segment of the training run (one per process: the first start and each resume with '
                      '`--resume auto`), from `segments.json`:', '', segments_table(run['segments'], run['summary']), '']
@@ -67,7 +65,7 @@ def sections(name: str, root: Path = ROOT) -> List[str]:
         ('Model details', details), ('Intended use', card['Intended use']), ('How to use', card['How to use']),
         ('Training data', card['Training data']), ('Training procedure', '\n'.join(training)))]
     tta = results.get('flip_tta')
-    evaluation = _table([
+    evaluation = key_value_table([
         ('top-1 / top-5, single view', f"**{results['top1']:.2f}%** / {results['top5']:.2f}% on "
                                        f"{data_summary(results)}, {results['images']:,} images, "
                                        f"loss {results['loss']:.4f}"),

@@ -21,6 +21,7 @@ from typing import Dict, List
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from timm_ran.markdown import markdown_table  # noqa: E402
 from timm_ran.training.files import atomic_write_text  # noqa: E402
 
 BASE = ['--model', 'attention56', '--batch-size', '128', '--opt', 'sgd', '--momentum', '0.9',
@@ -65,15 +66,17 @@ def render(rows: List[Dict], args) -> str:
              'less 5,000 images held out, evaluated on those 5,000 (never on the test set), final weights and '
              'their EMA at the last epoch. Produced by:', '',
              f'    python scripts/recipe_comparison.py --data-dir DATA --epochs {args.epochs} '
-             f'--train-subset {args.train_subset} --runs-dir RUNS', '',
-             '| variant | differs from the base | held-out top-1 | EMA top-1 | held-out loss | train loss | '
-             'train time | img/s |', '|---|---|---:|---:|---:|---:|---:|---:|']
+             f'--train-subset {args.train_subset} --runs-dir RUNS', '']
+    table = []
     for row in rows:
         last = row['history'][-1]
         train_time = sum(r['train_time'] for r in row['history'])
         rate = sum(r['train_img_per_s'] for r in row['history']) / len(row['history'])
-        lines.append(f"| {row['name']} | {row['differs']} | {last['eval_top1']:.2f} | {last.get('ema_top1', float('nan')):.2f} "
-                     f"| {last['eval_loss']:.4f} | {last['train_loss']:.4f} | {train_time / 60:.1f} min | {rate:.1f} |")
+        table.append([row['name'], row['differs'], f"{last['eval_top1']:.2f}",
+                      f"{last.get('ema_top1', float('nan')):.2f}", f"{last['eval_loss']:.4f}",
+                      f"{last['train_loss']:.4f}", f'{train_time / 60:.1f} min', f'{rate:.1f}'])
+    lines += markdown_table(['variant', 'differs from the base', 'held-out top-1', 'EMA top-1', 'held-out loss',
+                             'train loss', 'train time', 'img/s'], table, '|---|---|---:|---:|---:|---:|---:|---:|')
     lines += ['', 'Base recipe (every variant): `' + ' '.join(BASE) + '`', '', 'Commands:', '']
     lines += [f"- {row['name']}: `{row['command']}`" for row in rows]
     return '\n'.join(lines) + '\n'

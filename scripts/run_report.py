@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from timm_ran.cli import ToolParser, run_tool
+from timm_ran.markdown import markdown_table
 from timm_ran.training.files import atomic_copy, atomic_write_text
 from timm_ran.training.run_log import RUN_LOGS, STARTED_FORMAT, duration, epochs_done, load_run, segment_trained, \
     training_time
@@ -74,15 +75,15 @@ def _software(segment: Dict[str, Any]) -> str:
 def segments_table(segments: List[Dict[str, Any]], summary: List[Dict[str, Any]]) -> str:
     """One Markdown row per process of a run (``segments.json``), with each one's epoch times from the run's
     ``summary``."""
-    lines = ['| segment | epochs | started | wall time | time per epoch | hardware | software | command |',
-             '|---:|---|---|---:|---|---|---|---|']
+    rows = []
     for number, segment in enumerate(segments, 1):
         first, last = segment['first_epoch'], segment['last_epoch']
         epochs = f'{first}-{last} ({last - first + 1})' if last >= first else 'none finished'
-        lines.append(f"| {number} | {epochs} | {segment_start(segment)} | {duration(segment['wall_time_s'])} | "
-                     f"{segment_epoch_times(segment, summary)} | {segment['hardware']} | {_software(segment)} | "
-                     f"`{segment['command']}` |")
-    return '\n'.join(lines)
+        rows.append([str(number), epochs, segment_start(segment), duration(segment['wall_time_s']),
+                     segment_epoch_times(segment, summary), segment['hardware'], _software(segment),
+                     f"`{segment['command']}`"])
+    header = ['segment', 'epochs', 'started', 'wall time', 'time per epoch', 'hardware', 'software', 'command']
+    return '\n'.join(markdown_table(header, rows, '|---:|---|---|---:|---|---|---|---|'))
 
 
 def progress(run: Dict[str, Any]) -> str:

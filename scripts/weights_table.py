@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+from timm_ran.markdown import markdown_table
 from timm_ran.training.files import atomic_write_text
 from timm_ran.paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE, on_jpeg_copy, paper_cifar10_top1
 from timm_ran.models.pretrained import bundled_names
@@ -26,9 +27,8 @@ from timm_ran.sizes import count_size
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = '<!-- begin generated: weights -->', '<!-- end generated: weights -->'
-HEADER = ('| weights | data | top-1 / top-5 (%), single view | top-1 (%), flip TTA | paper top-1 (%), lossless '
-          '(≈ this copy) | training | details |\n'
-          '|---|---|---|---|---|---|---|')
+COLUMNS = ('weights', 'data', 'top-1 / top-5 (%), single view', 'top-1 (%), flip TTA',
+           'paper top-1 (%), lossless (≈ this copy)', 'training', 'details')
 RUNS = Path('results') / 'runs'
 # the paper's CIFAR baseline (Table 6): pre-activation ResNet-164, which Attention-92 beats at a similar size
 BASELINE = 'resnet164_cifar.cifar10'
@@ -50,17 +50,16 @@ def paper_figure(name: str, results: Dict[str, Any]) -> str:
     return f'{top1:.2f} (≈ {on_jpeg_copy(top1):.1f})'
 
 
-def rows(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
-    """One table row per shipped weights file of ``shipped()``."""
-    lines = []
+def rows(evidence: Dict[str, Dict[str, Any]]) -> List[List[str]]:
+    """One table row (its ``COLUMNS``' cells) per shipped weights file of ``shipped()``."""
+    table = []
     for name, recorded in evidence.items():
         results, run, folder = recorded['results'], recorded['run'], recorded['folder']
         tta = f"{results['flip_tta']['top1']:.2f}" if 'flip_tta' in results else '-'
-        lines.append(
-            f"| `{name}` | {data_summary(results)} | {results['top1']:.2f} / {results['top5']:.2f} | {tta} | "
-            f"{paper_figure(name, results)} | {recipe_summary(run)} | "
-            f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{folder}/]({folder}/) |")
-    return lines
+        table.append([f'`{name}`', data_summary(results), f"{results['top1']:.2f} / {results['top5']:.2f}", tta,
+                      paper_figure(name, results), recipe_summary(run),
+                      f"[MODEL_CARD.md](MODEL_CARD.md#{name.replace('.', '')}), [{folder}/]({folder}/)"])
+    return table
 
 
 def commands(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
@@ -88,7 +87,7 @@ def baseline_comparison(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
     base_results, base_run = evidence[BASELINE]['results'], evidence[BASELINE]['run']
     base_model = BASELINE.split('.')[0]
     base_params, base_paper = count_size(base_model).params / 1e6, paper_cifar10_top1(base_model)
-    lines = []
+    table = []
     for name, recorded in evidence.items():
         model, results, run = name.split('.')[0], recorded['results'], recorded['run']
         paper = paper_cifar10_top1(model)
@@ -99,18 +98,17 @@ def baseline_comparison(evidence: Dict[str, Dict[str, Any]]) -> List[str]:
         differences = recipe_differences(run['args'], base_run['args'])
         recipe = (', '.join(f"`--{key.replace('_', '-')}`" for key in differences) if differences
                   else f"none (seed {run['args'].get('seed')})")
-        lines.append(f"| `{name}` | {count_size(model).params / 1e6:.2f}M / {base_params:.2f}M | "
-                     f"{paper - base_paper:+.2f} | {_points(results, base_results)} | {tta} | "
-                     f"{recipe} |")
-    if not lines:
+        table.append([f'`{name}`', f'{count_size(model).params / 1e6:.2f}M / {base_params:.2f}M',
+                      f'{paper - base_paper:+.2f}', _points(results, base_results), tta, recipe])
+    if not table:
         return []
     return ['', f"Against the paper's baseline, `{BASELINE}` (ResNet-164; the paper's central CIFAR-10 claim, "
                 'Table 6, is that Attention-92 beats it at a similar size): each network\'s top-1 minus the '
                 'baseline\'s, in points: in the paper (lossless CIFAR-10; Attention-56\'s figure is from Table 3) '
                 'and here, on the same test images (one run of each), with the training arguments in which the two '
                 'runs differ:', '',
-            '| weights | params / baseline\'s | paper | single view | flip TTA | arguments that differ |',
-            '|---|---|---|---|---|---|', *lines]
+            *markdown_table(['weights', 'params / baseline\'s', 'paper', 'single view', 'flip TTA',
+                             'arguments that differ'], table)]
 
 
 def runs_in_progress(root: Path, shipped_names: List[str]) -> List[str]:
@@ -130,7 +128,7 @@ def runs_in_progress(root: Path, shipped_names: List[str]) -> List[str]:
 def block(root: Path = ROOT) -> str:
     """The generated Markdown between BEGIN and END."""
     evidence = shipped(root)
-    lines = [BEGIN, HEADER, *rows(evidence), '',
+    lines = [BEGIN, *markdown_table(COLUMNS, rows(evidence)), '',
              'Each row is measured by its acceptance command on the 10,000 test images (`--tta` adds the flip '
              'column: logits averaged over the image and its mirror). The paper column is the network\'s CIFAR-10 '
              'top-1 in the paper (lossless CIFAR-10; Table 3 for Attention-56, Table 6 for Attention-92 and '

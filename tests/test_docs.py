@@ -14,6 +14,7 @@ import pytest
 
 from timm_ran.paper_results import CIFAR10_ERROR, on_jpeg_copy, paper_cifar10_top1
 from timm_ran.hub_card import SECTIONS
+from timm_ran.markdown import markdown_table
 from timm_ran.models.pretrained import bundled_names, read_checksums
 from timm_ran.models.ran import MODEL_NAMES
 
@@ -76,14 +77,14 @@ def test_the_weights_block_is_generated_from_results():
     weights_table = _script('weights_table')
     block = weights_table.block()
     evidence = weights_table.shipped()
-    assert [row.split('`')[1] for row in weights_table.rows(evidence)] == bundled_names(ROOT / 'weights')
+    assert [row[0].strip('`') for row in weights_table.rows(evidence)] == bundled_names(ROOT / 'weights')
     assert len(weights_table.commands(evidence)) == len(bundled_names(ROOT / 'weights'))
     assert block in (ROOT / 'README.md').read_text(), 'README.md is stale: run python scripts/weights_table.py --write'
 
 
 def test_weights_table_write_replaces_only_the_block():
     weights_table = _script('weights_table')
-    old = '\n'.join([weights_table.BEGIN, weights_table.HEADER, '| `old.cifar10` | x | 1 / 2 | - | y | z |',
+    old = '\n'.join([weights_table.BEGIN, *markdown_table(weights_table.COLUMNS, [['`old.cifar10`', 'x', '1 / 2']]),
                      weights_table.END])
     readme = f'# Title\n\nBefore.\n\n{old}\n\nAfter.\n'
     assert weights_table.replace_block(readme, 'NEW') == '# Title\n\nBefore.\n\nNEW\n\nAfter.\n'

@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from . import train
 from .cli import ToolParser, run_tool
 from .errors import InputError
+from .markdown import markdown_table
 from .training.files import atomic_write_text
 from .paper_results import (
     ARL_NAL_ERROR, ATTNREFINE_ERROR, CIFAR10_ERROR, MASK_STRUCTURE_ERROR, MASK_TYPE_ERROR, NOISY_LABEL_ERROR)
@@ -300,16 +301,13 @@ def format_difference(difference: Optional[Dict[str, Any]]) -> str:
 def render_seeded_rows(report: Dict[str, Any]) -> List[str]:
     """The table of an ablation trained with ``--seeds``: mean and spread over the seeds, the paired
     difference to the group's first row with its 95% t-interval, and the verdict."""
-    lines = ['| group | variant | paper error | paper change | error, mean +/- sd (n) | top-1 change, mean '
-             '[95% CI] | verdict | training time (h) |', '|---|---|---:|---:|---:|---:|---|---:|']
-    for row in report['rows']:
-        lines.append(
-            f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
-            f"{_fmt(row.get('paper_error_delta'), True)} | "
-            f"{format_spread(row['error'], row['top1_sd'], row['n'])} ({row['n']}) | "
-            f"{format_difference(row.get('top1_difference'))} | {row.get('verdict', '-')} | "
-            f"{row['train_time_s'] / 3600:.2f} |")
-    return lines
+    header = ['group', 'variant', 'paper error', 'paper change', 'error, mean +/- sd (n)',
+              'top-1 change, mean [95% CI]', 'verdict', 'training time (h)']
+    rows = [[row['group'], row['variant'], _fmt(row['paper_error']), _fmt(row.get('paper_error_delta'), True),
+             f"{format_spread(row['error'], row['top1_sd'], row['n'])} ({row['n']})",
+             format_difference(row.get('top1_difference')), row.get('verdict', '-'),
+             f"{row['train_time_s'] / 3600:.2f}"] for row in report['rows']]
+    return markdown_table(header, rows, '|---|---|---:|---:|---:|---:|---|---:|')
 
 
 def render_markdown(report: Dict[str, Any]) -> str:
@@ -338,13 +336,11 @@ def render_markdown(report: Dict[str, Any]) -> str:
         if report.get('pending'):
             lines += ['', f"Not trained yet: {', '.join(report['pending'])}."]
         return '\n'.join(lines) + '\n'
-    lines += ['| group | variant | paper error | paper change | measured error | measured change | wall time (s) |',
-              '|---|---|---:|---:|---:|---:|---:|']
-    for row in report['rows']:
-        lines.append(
-            f"| {row['group']} | {row['variant']} | {_fmt(row['paper_error'])} | "
-            f"{_fmt(row.get('paper_error_delta'), True)} | {_fmt(row['error'])} | "
-            f"{_fmt(row.get('error_delta'), True)} | {row['train_time_s']:.0f} |")
+    header = ['group', 'variant', 'paper error', 'paper change', 'measured error', 'measured change', 'wall time (s)']
+    lines += markdown_table(header, [
+        [row['group'], row['variant'], _fmt(row['paper_error']), _fmt(row.get('paper_error_delta'), True),
+         _fmt(row['error']), _fmt(row.get('error_delta'), True), f"{row['train_time_s']:.0f}"]
+        for row in report['rows']], '|---|---|---:|---:|---:|---:|---:|')
     if report.get('pending'):
         lines += ['', f"Not trained yet: {', '.join(report['pending'])}."]
     return '\n'.join(lines) + '\n'

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from huggingface_hub import EvalResult, ModelCardData
 
+from .markdown import key_value_table
 from .paper_results import JPEG_COPY_GAP, JPEG_COPY_GAP_SOURCE, PAPER_SIZES
 from .models.layers import CIFAR10_CLASSES
 from .sizes import count_size
@@ -62,10 +63,6 @@ def card_data(name: str, cfg: Dict[str, Any], results: Optional[Dict[str, Any]])
         datasets=['cifar10'] if cifar10 else None, metrics=['accuracy'], model_name=name,
         eval_results=_eval_results(results, dataset if cifar10 else data_dir or dataset,
                                    'cifar10' if cifar10 else data_dir or 'imagefolder') if results else None)
-
-
-def _table(rows) -> str:
-    return '\n'.join(['| | |', '|---|---|'] + [f'| {k} | {v} |' for k, v in rows])
 
 
 def release_rows(release: Optional[Dict[str, Any]]) -> List[Tuple[str, str]]:
@@ -123,7 +120,7 @@ def card_sections(name: str, architecture: str, num_classes: int, cfg: Dict[str,
             tta = results['flip_tta']
             rows.append(('Top-1 / top-5 (%), flip TTA (logits of the image and its mirror averaged)',
                          f"{tta['top1']:.2f} / {tta['top5']:.2f}"))
-        evaluation = 'Measured by `python -m timm_ran.validate` (fp32).\n\n' + _table(rows)
+        evaluation = '\n'.join(['Measured by `python -m timm_ran.validate` (fp32).', '', *key_value_table(rows)])
     else:
         evaluation = 'Not measured for this upload.'
     limitations = ['Trained at 32x32 on small photos: the features are those of tiny images.' if
@@ -132,7 +129,8 @@ def card_sections(name: str, architecture: str, num_classes: int, cfg: Dict[str,
         limitations.append(f'The accuracy is that of the JPEG q75 copy of CIFAR-10, about {JPEG_COPY_GAP} points below '
                            f'lossless CIFAR-10; the paper\'s figures are on lossless CIFAR-10.')
     return dict(zip(SECTIONS, (
-        _table(details), scope, usage, data, recipe or 'Not recorded for this upload.', evaluation,
+        '\n'.join(key_value_table(details)), scope, usage, data, recipe or 'Not recorded for this upload.',
+        evaluation,
         '\n'.join(f'- {item}' for item in limitations), f'```bibtex\n{CITATION}\n```')))
 
 
