@@ -45,11 +45,11 @@ def sections(name: str, root: Path = ROOT) -> List[str]:
     measured, results, run, folder = recorded['measured'], recorded['results'], recorded['run'], recorded['folder']
     architecture = name.split('.')[0]
     cfg = timm.create_model(architecture, device='meta').pretrained_cfg
-    card = card_sections(name, architecture, cfg['num_classes'], cfg, architecture, results, release=measured)
     sha = read_checksums(root / 'weights' / CHECKSUMS)[f'{name}.safetensors']
-    details = card['Model details'] + (
-        f"\n| Weights file | `weights/{name}.safetensors`, SHA-256 `{sha}`: the final weights of the schedule "
-        f"({'EMA' if measured.get('ema') else 'not the EMA'}) |")
+    weights_file = ('Weights file', f"`weights/{name}.safetensors`, SHA-256 `{sha}`: the final weights of the "
+                                    f"schedule ({'EMA' if measured.get('ema') else 'not the EMA'})")
+    card = card_sections(name, architecture, cfg['num_classes'], cfg, architecture, results, release=measured,
+                         more_details=[weights_file])
     recipe = (f"{recipe_summary(run)}; the last segment's arguments in [{folder}/args.json]({folder}/args.json), "
               "every segment's command below")
     training = key_value_table([('recipe', recipe)]) + ['']
@@ -61,9 +61,9 @@ def sections(name: str, root: Path = ROOT) -> List[str]:
     if (root / folder / 'curves.png').is_file():
         training += [f'![training curves of {name}]({folder}/curves.png)', '']
     training.append(f'Per-epoch log: [{folder}/summary.csv]({folder}/summary.csv).')
-    first = [f'### {title}\n\n{body}\n' for title, body in (
-        ('Model details', details), ('Intended use', card['Intended use']), ('How to use', card['How to use']),
-        ('Training data', card['Training data']), ('Training procedure', '\n'.join(training)))]
+    card['Training procedure'] = '\n'.join(training)
+    first = [f'### {title}\n\n{card[title]}\n'
+             for title in ('Model details', 'Intended use', 'How to use', 'Training data', 'Training procedure')]
     tta = results.get('flip_tta')
     evaluation = key_value_table([
         ('top-1 / top-5, single view', f"**{results['top1']:.2f}%** / {results['top5']:.2f}% on "

@@ -8,7 +8,7 @@ The ``model-index`` values are those of the ``timm_ran.validate`` JSON given (``
 where it has them, flip TTA, each named as such.
 """
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from huggingface_hub import EvalResult, ModelCardData
 
@@ -82,10 +82,12 @@ def release_rows(release: Optional[Dict[str, Any]]) -> List[Tuple[str, str]]:
 
 def card_sections(name: str, architecture: str, num_classes: int, cfg: Dict[str, Any], model_id: str,
                   results: Optional[Dict[str, Any]] = None, recipe: Optional[str] = None,
-                  release: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
+                  release: Optional[Dict[str, Any]] = None,
+                  more_details: Sequence[Tuple[str, str]] = ()) -> Dict[str, str]:
     """The body of each of ``SECTIONS`` for the weights ``name``: ``results`` a ``timm_ran.validate`` JSON,
-    ``recipe`` the training procedure, ``release`` the shipped weights' record (``release_rows``); the usage
-    example creates ``model_id`` (``'hf-hub:ORG/NAME'`` on the Hub)."""
+    ``recipe`` the training procedure, ``release`` the shipped weights' record (``release_rows``),
+    ``more_details`` rows that end the model details; the usage example creates ``model_id``
+    (``'hf-hub:ORG/NAME'`` on the Hub)."""
     size = count_size(architecture)
     cifar10 = _is_cifar10(cfg)
     names = list(cfg.get('label_names') or [])
@@ -96,7 +98,7 @@ def card_sections(name: str, architecture: str, num_classes: int, cfg: Dict[str,
                ('Params (M)', f'{size.params / 1e6:.2f}'), ('MACs (G)', f'{size.macs / 1e9:.3f}'),
                ('Input size', 'x'.join(map(str, cfg['input_size'][1:]))),
                ('Classes', f'{num_classes}' + (f": {', '.join(names)}" if names else '')),
-               *release_rows(release)]
+               *release_rows(release), *more_details]
     if cifar10:
         scope = ('It classifies small photos (32x32) into the ten CIFAR-10 classes. Out of scope: any other kind '
                  'of image. A photo of something that is not one of the ten classes still gets one of the ten '
