@@ -43,6 +43,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from timm_ran.errors import InputError
 from timm_ran.markdown import markdown_table
+from timm_ran.paper_results import PAPER_SIZES
 from timm_ran.training.files import atomic_write_text
 from timm_ran.training.run_log import epoch_times_on, epochs_done, hardware_used, load_run, training_time
 from run_report import copy_logs, copy_run_logs, data_summary, load_weights_evidence
@@ -446,9 +447,16 @@ def before_first_seed(runs: Dict[str, Dict[str, Any]], running_phrase: str) -> s
     return running_phrase + (f' ({running})' if running else '')
 
 
+def _variant(row: Dict[str, Any]) -> str:
+    """A table row's variant as the pages name it: a model by the paper's name for it (``PAPER_SIZES``, without
+    its dataset: 'Attention-92'), any other variant ('NAL: M * T') as the ablation labels it."""
+    paper = PAPER_SIZES.get(row['variant'])
+    return paper.network.split(' (')[0] if paper else row['variant']
+
+
 def _label(title: str, ref: Dict[str, Any], row: Dict[str, Any]) -> str:
     group = f" ({row['group']})" if row['group'] != row['model'] else ''
-    return f"{title}: {row['variant']} against {ref['variant']}{group}"
+    return f"{title}: {_variant(row)} against {_variant(ref)}{group}"
 
 
 def shown(command_line: str) -> str:
@@ -538,7 +546,7 @@ def seeded_verdict(claim: Claim, runs: Dict[str, Dict[str, Any]]) -> str:
         text = f'{where}: {before_first_seed(runs, "the first seed is in progress")}, so there is no paired ' \
                'difference yet.'
     else:
-        outcomes = [f"{row['variant']} minus {ref['variant']}, {row['top1_difference']['mean']:+.2f} points "
+        outcomes = [f"{_variant(row)} minus {_variant(ref)}, {row['top1_difference']['mean']:+.2f} points "
                     f"({_interval(row['top1_difference'], row['n'])}): {row['verdict']}"
                     for ref, row in comparisons(report)]
         text = (f'{where}, top-1 on CIFAR-10 test (JPEG q75 copy), single view: ' + '; '.join(outcomes)

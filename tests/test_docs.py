@@ -307,7 +307,7 @@ def test_a_seeded_claim_gets_its_verdict_interval_and_hours(tmp_path, monkeypatc
     sentence = _sentence(replication, replication.CLAIMS[0])
     assert sentence.startswith("The paper's claim that Attention-92 has a lower error than ResNet-164 (Table 6), "
                                'tested with paired seeds at the 30-epoch CPU schedule')
-    assert re.search(r'single view: attention92 minus ResNet-164, \+0\.50 points \(95% CI \[\+0\.\d\d, \+0\.\d\d\], '
+    assert re.search(r'single view: Attention-92 minus ResNet-164, \+0\.50 points \(95% CI \[\+0\.\d\d, \+0\.\d\d\], '
                      r'n = 3\): reproduced\.$', sentence), sentence
 
 
@@ -379,7 +379,7 @@ def test_a_claim_in_progress_is_saved_and_counted_before_its_first_seed_ends(tmp
     assert '| 90.00 / 90.50 (n = 1) | +0.50 (one seed) | not resolved at 1 seed; in progress: resnet164_cifar-seed2: ' \
         '1 of 30 epochs | 6.10 |' in row  # no standard deviation of one seed
     assert _sentence(replication, claim).endswith(
-        ': attention92 minus ResNet-164, +0.50 points (n = 1, no interval): not resolved at 1 seed (in progress: '
+        ': Attention-92 minus ResNet-164, +0.50 points (n = 1, no interval): not resolved at 1 seed (in progress: '
         'resnet164_cifar-seed2: 1 of 30 epochs).')
 
 
