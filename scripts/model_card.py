@@ -22,7 +22,7 @@ from typing import List
 import timm
 
 import timm_ran  # noqa: F401  (registers the models)
-from timm_ran.hub_card import CITATION, card_sections
+from timm_ran.hub_card import CITATION, SECTIONS, card_sections
 from timm_ran.markdown import key_value_table
 from timm_ran.training.files import atomic_write_text
 from timm_ran.models.pretrained import CHECKSUMS, bundled_names, read_checksums
@@ -48,8 +48,6 @@ def sections(name: str, root: Path = ROOT) -> List[str]:
     sha = read_checksums(root / 'weights' / CHECKSUMS)[f'{name}.safetensors']
     weights_file = ('Weights file', f"`weights/{name}.safetensors`, SHA-256 `{sha}`: the final weights of the "
                                     f"schedule ({'EMA' if measured.get('ema') else 'not the EMA'})")
-    card = card_sections(name, architecture, cfg['num_classes'], cfg, architecture, results, release=measured,
-                         more_details=[weights_file])
     recipe = (f"{recipe_summary(run)}; the last segment's arguments in [{folder}/args.json]({folder}/args.json), "
               "every segment's command below")
     training = key_value_table([('recipe', recipe)]) + ['']
@@ -61,9 +59,9 @@ def sections(name: str, root: Path = ROOT) -> List[str]:
     if (root / folder / 'curves.png').is_file():
         training += [f'![training curves of {name}]({folder}/curves.png)', '']
     training.append(f'Per-epoch log: [{folder}/summary.csv]({folder}/summary.csv).')
-    card['Training procedure'] = '\n'.join(training)
-    first = [f'### {title}\n\n{card[title]}\n'
-             for title in ('Model details', 'Intended use', 'How to use', 'Training data', 'Training procedure')]
+    card = card_sections(name, architecture, cfg['num_classes'], cfg, architecture, results, '\n'.join(training),
+                         release=measured, more_details=[weights_file])
+    first = [f'### {title}\n\n{card[title]}\n' for title in SECTIONS[:SECTIONS.index('Evaluation')]]
     tta = results.get('flip_tta')
     evaluation = key_value_table([
         ('top-1 / top-5, single view', f"**{results['top1']:.2f}%** / {results['top5']:.2f}% on "
